@@ -1,0 +1,57 @@
+"""One family of errors for the whole engine.
+
+Every error the engine raises on purpose is a :class:`DeepRulesError`. Its message says
+what is wrong, why it matters and what to do, in a biologist's words. Pages and the
+command line catch this class (and nothing broader) and show the message as it is.
+Problems that do not block the work are findings, not exceptions.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DeepRulesError",
+    "DataFormatError",
+    "ColumnError",
+    "ProvenanceError",
+    "StoreError",
+    "SplitError",
+    "ModelError",
+    "LockedTestSetError",
+    "JobError",
+]
+
+
+class DeepRulesError(ValueError):
+    """Base class of every error the engine raises on purpose."""
+
+
+class DataFormatError(DeepRulesError):
+    """A file cannot be read as a table (empty, binary, unsupported, malformed)."""
+
+
+class ColumnError(DeepRulesError):
+    """A column named by the user or the study is missing or unusable."""
+
+
+class ProvenanceError(DeepRulesError):
+    """A provenance record lacks a required field or has an invalid one."""
+
+
+class StoreError(DeepRulesError):
+    """The workspace store cannot do what was asked (unknown study, bad URL...)."""
+
+
+class SplitError(DeepRulesError):
+    """The data cannot be split the way that was asked."""
+
+
+class ModelError(DeepRulesError):
+    """A model cannot be trained or evaluated with these data or settings."""
+
+
+class LockedTestSetError(DeepRulesError):
+    """The locked test set was asked for a second time without an unlock reason."""
+
+
+class JobError(DeepRulesError):
+    """A background job cannot be submitted, found or cancelled."""
