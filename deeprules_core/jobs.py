@@ -107,7 +107,9 @@ class JobContext:
 
     def cancelled(self) -> bool:
         with self.workspace.engine.connect() as c:
-            return bool(c.execute(select(T.jobs.c.cancel_requested).where(T.jobs.c.id == self.job_id)).scalar_one())
+            return bool(
+                c.execute(select(T.jobs.c.cancel_requested).where(T.jobs.c.id == self.job_id)).scalar_one()
+            )
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Record progress (0..1) and a short message; raise JobCancelled if asked to stop."""
@@ -117,19 +119,32 @@ class JobContext:
         if now - self._last >= 0.25 or fraction >= 1.0:
             self._last = now
             with self.workspace.transaction() as c:
-                c.execute(update(T.jobs).where(T.jobs.c.id == self.job_id)
-                          .values(progress=fraction, message=message[:500], heartbeat_at=utcnow()))
+                c.execute(
+                    update(T.jobs)
+                    .where(T.jobs.c.id == self.job_id)
+                    .values(progress=fraction, message=message[:500], heartbeat_at=utcnow())
+                )
         if self.cancelled():
             raise JobCancelled()
 
 
 def _row_to_job(r: Any) -> Job:
     return Job(
-        id=r.id, study_id=r.study_id, kind=r.kind, params=json.loads(r.params), status=r.status,
-        progress=float(r.progress or 0.0), message=r.message or "",
-        result=json.loads(r.result) if r.result else None, error=r.error, pid=r.pid,
-        created_at=r.created_at, started_at=r.started_at, finished_at=r.finished_at,
-        heartbeat_at=r.heartbeat_at, cancel_requested=bool(r.cancel_requested),
+        id=r.id,
+        study_id=r.study_id,
+        kind=r.kind,
+        params=json.loads(r.params),
+        status=r.status,
+        progress=float(r.progress or 0.0),
+        message=r.message or "",
+        result=json.loads(r.result) if r.result else None,
+        error=r.error,
+        pid=r.pid,
+        created_at=r.created_at,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        heartbeat_at=r.heartbeat_at,
+        cancel_requested=bool(r.cancel_requested),
     )
 
 
@@ -144,17 +159,34 @@ def _resolve(target: str) -> Callable[[JobContext], Any]:
     return fn
 
 
-def submit(ws: Workspace, *, target: str, kind: str, params: Mapping[str, Any] | None = None,
-           study_id: str | None = None, start: bool = True) -> str:
+def submit(
+    ws: Workspace,
+    *,
+    target: str,
+    kind: str,
+    params: Mapping[str, Any] | None = None,
+    study_id: str | None = None,
+    start: bool = True,
+) -> str:
     """Record a job and (with ``start``) launch its process. Returns the job id."""
     _resolve(target)  # fail now, in the page, rather than later in the process
     job_id = uuid.uuid4().hex[:16]
     payload = dict(to_jsonable(dict(params or {})))
     payload["_target"] = target
     with ws.transaction() as c:
-        c.execute(insert(T.jobs).values(id=job_id, study_id=study_id, kind=kind, params=json.dumps(payload),
-                                        status="queued", progress=0.0, message="queued", created_at=utcnow(),
-                                        cancel_requested=False))
+        c.execute(
+            insert(T.jobs).values(
+                id=job_id,
+                study_id=study_id,
+                kind=kind,
+                params=json.dumps(payload),
+                status="queued",
+                progress=0.0,
+                message="queued",
+                created_at=utcnow(),
+                cancel_requested=False,
+            )
+        )
     ws.log(study_id, "job_submitted", {"job": job_id, "kind": kind})
     if start:
         _spawn(ws, job_id)
@@ -170,9 +202,14 @@ def _spawn(ws: Workspace, job_id: str) -> None:
     log_dir = ws.home / "jobs"
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / f"{job_id}.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "deeprules_core.jobs", job_id], env=env,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "deeprules_core.jobs", job_id],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     with ws.transaction() as c:
         c.execute(update(T.jobs).where(T.jobs.c.id == job_id).values(pid=proc.pid))
 
@@ -206,8 +243,11 @@ def cancel(ws: Workspace, job_id: str) -> None:
     with ws.transaction() as c:
         c.execute(update(T.jobs).where(T.jobs.c.id == job_id).values(cancel_requested=True))
         if job.status == "queued" and job.pid is None:
-            c.execute(update(T.jobs).where(T.jobs.c.id == job_id)
-                      .values(status="cancelled", finished_at=utcnow(), message="cancelled before it started"))
+            c.execute(
+                update(T.jobs)
+                .where(T.jobs.c.id == job_id)
+                .values(status="cancelled", finished_at=utcnow(), message="cancelled before it started")
+            )
     ws.log(job.study_id, "job_cancel_requested", {"job": job_id})
     if job.pid and _alive(job.pid):
         try:
@@ -242,12 +282,24 @@ def reap(ws: Workspace, *, stale_after_s: float = STALE_AFTER_S) -> int:
         silent = (now - datetime.fromisoformat(beat)).total_seconds()
         dead = job.pid is not None and not _alive(job.pid)
         if dead or silent > stale_after_s and job.status == "running":
-            reason = ("its process stopped without finishing (it crashed, ran out of memory, or the "
-                      "machine restarted)") if dead else f"it sent no sign of life for {silent:.0f} s"
+            reason = (
+                (
+                    "its process stopped without finishing (it crashed, ran out of memory, or the "
+                    "machine restarted)"
+                )
+                if dead
+                else f"it sent no sign of life for {silent:.0f} s"
+            )
             with ws.transaction() as c:
-                c.execute(update(T.jobs).where(T.jobs.c.id == job.id, T.jobs.c.status.in_(("queued", "running")))
-                          .values(status="failed", finished_at=utcnow(),
-                                  error=f"The job failed: {reason}. Start it again from its page."))
+                c.execute(
+                    update(T.jobs)
+                    .where(T.jobs.c.id == job.id, T.jobs.c.status.in_(("queued", "running")))
+                    .values(
+                        status="failed",
+                        finished_at=utcnow(),
+                        error=f"The job failed: {reason}. Start it again from its page.",
+                    )
+                )
             n += 1
     return n
 
@@ -260,9 +312,17 @@ def run_job(ws: Workspace, job_id: str) -> Job:
         raise JobError(f"Job {job_id} is {job.status}; only a queued job can be run.")
     target = str(job.params.get("_target", ""))
     with ws.transaction() as c:
-        c.execute(update(T.jobs).where(T.jobs.c.id == job_id)
-                  .values(status="running", started_at=utcnow(), heartbeat_at=utcnow(), pid=os.getpid(),
-                          message="started"))
+        c.execute(
+            update(T.jobs)
+            .where(T.jobs.c.id == job_id)
+            .values(
+                status="running",
+                started_at=utcnow(),
+                heartbeat_at=utcnow(),
+                pid=os.getpid(),
+                message="started",
+            )
+        )
     stop = threading.Event()
 
     def beat() -> None:
@@ -278,17 +338,24 @@ def run_job(ws: Workspace, job_id: str) -> Job:
     values: dict[str, Any]
     try:
         result = _resolve(target)(ctx)
-        values = {"status": "done", "progress": 1.0, "message": "done",
-                  "result": json.dumps(to_jsonable(result), allow_nan=False)}
+        values = {
+            "status": "done",
+            "progress": 1.0,
+            "message": "done",
+            "result": json.dumps(to_jsonable(result), allow_nan=False),
+        }
     except JobCancelled:
         values = {"status": "cancelled", "message": "cancelled by the user"}
     except DeepRulesError as exc:
         values = {"status": "failed", "error": str(exc), "message": "failed"}
     except Exception as exc:  # noqa: BLE001 - the job boundary: record any failure with its reason
         traceback.print_exc()
-        values = {"status": "failed", "message": "failed",
-                  "error": f"The job stopped with an unexpected error: {type(exc).__name__}: {exc}. "
-                           f"The full trace is in {ws.home / 'jobs' / (job_id + '.log')}."}
+        values = {
+            "status": "failed",
+            "message": "failed",
+            "error": f"The job stopped with an unexpected error: {type(exc).__name__}: {exc}. "
+            f"The full trace is in {ws.home / 'jobs' / (job_id + '.log')}.",
+        }
     finally:
         stop.set()
     values["finished_at"] = utcnow()

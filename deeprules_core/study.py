@@ -22,7 +22,7 @@ import platform
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pandas as pd
@@ -53,7 +53,7 @@ Task = Literal["classification", "regression"]
 
 def utcnow() -> str:
     """The current time as an ISO-8601 string in UTC (seconds)."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def package_versions(names: Sequence[str] | None = None) -> dict[str, str]:
@@ -103,13 +103,10 @@ class Design:
 
     def __post_init__(self) -> None:
         if self.study_type not in STUDY_TYPES:
-            raise ValueError(
-                f"The 'study_type' must be one of {STUDY_TYPES}. Got {self.study_type!r}."
-            )
+            raise ValueError(f"The 'study_type' must be one of {STUDY_TYPES}. Got {self.study_type!r}.")
         if self.replicate_kind not in REPLICATE_KINDS:
             raise ValueError(
-                f"The 'replicate_kind' must be one of {REPLICATE_KINDS}. "
-                f"Got {self.replicate_kind!r}."
+                f"The 'replicate_kind' must be one of {REPLICATE_KINDS}. Got {self.replicate_kind!r}."
             )
 
     @property
@@ -161,7 +158,9 @@ class Roles:
         return [
             c
             for c in df.columns
-            if c not in meta and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+            if c not in meta
+            and pd.api.types.is_numeric_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c])
         ]
 
     def validate_against(self, df: pd.DataFrame) -> None:
@@ -172,8 +171,7 @@ class Roles:
             raise ColumnError(
                 f"The table has no column named {', '.join(map(repr, missing))}. "
                 f"Check the spelling against the file's header; the columns are: "
-                f"{', '.join(map(str, list(df.columns)[:20]))}"
-                + (" ..." if df.shape[1] > 20 else "")
+                f"{', '.join(map(str, list(df.columns)[:20]))}" + (" ..." if df.shape[1] > 20 else "")
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,9 +182,7 @@ class Roles:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known - {"covariate"}
         if unknown:
-            raise ColumnError(
-                f"Unknown column role(s) {sorted(unknown)}; the roles are {sorted(known)}."
-            )
+            raise ColumnError(f"Unknown column role(s) {sorted(unknown)}; the roles are {sorted(known)}.")
         kw = {k: v for k, v in data.items() if k in known}
         return cls(**kw)
 
@@ -313,17 +309,13 @@ class Study:
             "name": self.name,
             "created_at": self.created_at,
             "design": {f.name: getattr(self.design, f.name) for f in fields(Design)},
-            "datasets": [
-                {f.name: getattr(d, f.name) for f in fields(DatasetRef)} for d in self.datasets
-            ],
+            "datasets": [{f.name: getattr(d, f.name) for f in fields(DatasetRef)} for d in self.datasets],
             "roles": self.roles.to_dict(),
             "steps": [
-                {f.name: to_jsonable(getattr(s, f.name)) for f in fields(StepRecord)}
-                for s in self.steps
+                {f.name: to_jsonable(getattr(s, f.name)) for f in fields(StepRecord)} for s in self.steps
             ],
             "acknowledgements": [
-                {f.name: getattr(a, f.name) for f in fields(Acknowledgement)}
-                for a in self.acknowledgements
+                {f.name: getattr(a, f.name) for f in fields(Acknowledgement)} for a in self.acknowledgements
             ],
         }
 

@@ -188,30 +188,56 @@ class Workspace:
         self.save_study(study, action="create_study")
         return study
 
-    def save_study(self, study: Study, *, action: str = "save_study", detail: Mapping[str, Any] | None = None,
-                   actor: str | None = None) -> Study:
+    def save_study(
+        self,
+        study: Study,
+        *,
+        action: str = "save_study",
+        detail: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> Study:
         """Save a new version of ``study`` (the old versions are kept) and log it."""
         record = json.dumps(study.to_dict(), sort_keys=True)
         now = utcnow()
         with self.transaction() as c:
-            row = c.execute(select(T.studies.c.version, T.studies.c.deleted).where(T.studies.c.id == study.id)).first()
+            row = c.execute(
+                select(T.studies.c.version, T.studies.c.deleted).where(T.studies.c.id == study.id)
+            ).first()
             if row is None:
                 version = 1
-                c.execute(insert(T.studies).values(id=study.id, name=study.name, created_at=study.created_at or now,
-                                                   updated_at=now, version=1, deleted=False, record=record))
+                c.execute(
+                    insert(T.studies).values(
+                        id=study.id,
+                        name=study.name,
+                        created_at=study.created_at or now,
+                        updated_at=now,
+                        version=1,
+                        deleted=False,
+                        record=record,
+                    )
+                )
             else:
                 if row.deleted:
                     raise StoreError(f"The study {study.name!r} was deleted; it cannot be changed.")
                 version = row.version + 1
-                c.execute(update(T.studies).where(T.studies.c.id == study.id)
-                          .values(name=study.name, updated_at=now, version=version, record=record))
-            c.execute(insert(T.study_versions).values(study_id=study.id, version=version, saved_at=now, record=record))
+                c.execute(
+                    update(T.studies)
+                    .where(T.studies.c.id == study.id)
+                    .values(name=study.name, updated_at=now, version=version, record=record)
+                )
+            c.execute(
+                insert(T.study_versions).values(
+                    study_id=study.id, version=version, saved_at=now, record=record
+                )
+            )
             self._log(c, study.id, action, detail or {}, actor)
         return study
 
     def get_study(self, study_id: str) -> Study:
         with self.engine.connect() as c:
-            row = c.execute(select(T.studies.c.record, T.studies.c.deleted).where(T.studies.c.id == study_id)).first()
+            row = c.execute(
+                select(T.studies.c.record, T.studies.c.deleted).where(T.studies.c.id == study_id)
+            ).first()
         if row is None or row.deleted:
             raise StoreError(f"There is no study with id {study_id!r} in this workspace ({self.home}).")
         return Study.from_dict(json.loads(row.record))
@@ -228,9 +254,11 @@ class Workspace:
 
     def study_history(self, study_id: str) -> list[tuple[int, str]]:
         with self.engine.connect() as c:
-            rows = c.execute(select(T.study_versions.c.version, T.study_versions.c.saved_at)
-                             .where(T.study_versions.c.study_id == study_id)
-                             .order_by(T.study_versions.c.version)).all()
+            rows = c.execute(
+                select(T.study_versions.c.version, T.study_versions.c.saved_at)
+                .where(T.study_versions.c.study_id == study_id)
+                .order_by(T.study_versions.c.version)
+            ).all()
         return [(r.version, r.saved_at) for r in rows]
 
     def rename_study(self, study_id: str, name: str) -> Study:
@@ -252,20 +280,35 @@ class Workspace:
         """
         study = self.get_study(study_id)
         if confirm != study.name:
-            raise StoreError(
-                f"To delete the study, type its name exactly ({study.name!r}); got {confirm!r}."
-            )
+            raise StoreError(f"To delete the study, type its name exactly ({study.name!r}); got {confirm!r}.")
         with self.transaction() as c:
-            c.execute(update(T.studies).where(T.studies.c.id == study_id).values(deleted=True, updated_at=utcnow()))
+            c.execute(
+                update(T.studies).where(T.studies.c.id == study_id).values(deleted=True, updated_at=utcnow())
+            )
             self._log(c, study_id, "delete_study", {"name": study.name}, None)
 
     # ------------------------------------------------------------------ audit log
-    def _log(self, c: Connection, study_id: str | None, action: str, detail: Mapping[str, Any], actor: str | None) -> None:
-        c.execute(insert(T.audit_log).values(at=utcnow(), study_id=study_id, actor=actor or current_user(),
-                                             action=action, detail=json.dumps(to_jsonable(dict(detail)))))
+    def _log(
+        self, c: Connection, study_id: str | None, action: str, detail: Mapping[str, Any], actor: str | None
+    ) -> None:
+        c.execute(
+            insert(T.audit_log).values(
+                at=utcnow(),
+                study_id=study_id,
+                actor=actor or current_user(),
+                action=action,
+                detail=json.dumps(to_jsonable(dict(detail))),
+            )
+        )
 
-    def log(self, study_id: str | None, action: str, detail: Mapping[str, Any] | None = None,
-            *, actor: str | None = None) -> None:
+    def log(
+        self,
+        study_id: str | None,
+        action: str,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+    ) -> None:
         """Append one line to the audit log (the log is never edited)."""
         with self.transaction() as c:
             self._log(c, study_id, action, detail or {}, actor)
@@ -279,16 +322,27 @@ class Workspace:
         return [AuditEntry(r.at, r.study_id, r.actor, r.action, json.loads(r.detail)) for r in rows]
 
     # ------------------------------------------------------------------ artifacts
-    def put_artifact(self, study_id: str, kind: str, name: str, data: bytes,
-                     meta: Mapping[str, Any] | None = None) -> str:
+    def put_artifact(
+        self, study_id: str, kind: str, name: str, data: bytes, meta: Mapping[str, Any] | None = None
+    ) -> str:
         """Store bytes (a result JSON, a model's state dict...) for a study; return sha256."""
         sha = self.put_blob(data)
         with self.transaction() as c:
-            c.execute(insert(T.artifacts).values(study_id=study_id, kind=kind, name=name, sha256=sha,
-                                                 created_at=utcnow(), meta=json.dumps(to_jsonable(dict(meta or {})))))
+            c.execute(
+                insert(T.artifacts).values(
+                    study_id=study_id,
+                    kind=kind,
+                    name=name,
+                    sha256=sha,
+                    created_at=utcnow(),
+                    meta=json.dumps(to_jsonable(dict(meta or {}))),
+                )
+            )
         return sha
 
-    def put_json(self, study_id: str, kind: str, name: str, obj: Any, meta: Mapping[str, Any] | None = None) -> str:
+    def put_json(
+        self, study_id: str, kind: str, name: str, obj: Any, meta: Mapping[str, Any] | None = None
+    ) -> str:
         data = json.dumps(to_jsonable(obj), sort_keys=True, allow_nan=False).encode("utf-8")
         return self.put_artifact(study_id, kind, name, data, meta)
 
@@ -301,7 +355,12 @@ class Workspace:
             row = c.execute(q.order_by(T.artifacts.c.id.desc()).limit(1)).first()
         if row is None:
             return None
-        return {"sha256": row.sha256, "name": row.name, "created_at": row.created_at, "meta": json.loads(row.meta)}
+        return {
+            "sha256": row.sha256,
+            "name": row.name,
+            "created_at": row.created_at,
+            "meta": json.loads(row.meta),
+        }
 
     def list_artifacts(self, study_id: str, kind: str | None = None) -> list[dict[str, Any]]:
         q = select(T.artifacts).where(T.artifacts.c.study_id == study_id)
@@ -309,20 +368,42 @@ class Workspace:
             q = q.where(T.artifacts.c.kind == kind)
         with self.engine.connect() as c:
             rows = c.execute(q.order_by(T.artifacts.c.id)).all()
-        return [{"sha256": r.sha256, "kind": r.kind, "name": r.name, "created_at": r.created_at,
-                 "meta": json.loads(r.meta)} for r in rows]
+        return [
+            {
+                "sha256": r.sha256,
+                "kind": r.kind,
+                "name": r.name,
+                "created_at": r.created_at,
+                "meta": json.loads(r.meta),
+            }
+            for r in rows
+        ]
 
     def get_json(self, study_id: str, kind: str, name: str | None = None) -> Any | None:
         art = self.latest_artifact(study_id, kind, name)
         return None if art is None else json.loads(self.get_blob(art["sha256"]))
 
     # ------------------------------------------------------------------ test-set log
-    def log_test_use(self, study_id: str, split_sha256: str, purpose: str, unlock_reason: str | None = None) -> None:
+    def log_test_use(
+        self, study_id: str, split_sha256: str, purpose: str, unlock_reason: str | None = None
+    ) -> None:
         with self.transaction() as c:
-            c.execute(insert(T.test_set_log).values(study_id=study_id, split_sha256=split_sha256, at=utcnow(),
-                                                    purpose=purpose, unlock_reason=unlock_reason))
-            self._log(c, study_id, "test_set_use", {"split": split_sha256, "purpose": purpose,
-                                                    "unlock_reason": unlock_reason}, None)
+            c.execute(
+                insert(T.test_set_log).values(
+                    study_id=study_id,
+                    split_sha256=split_sha256,
+                    at=utcnow(),
+                    purpose=purpose,
+                    unlock_reason=unlock_reason,
+                )
+            )
+            self._log(
+                c,
+                study_id,
+                "test_set_use",
+                {"split": split_sha256, "purpose": purpose, "unlock_reason": unlock_reason},
+                None,
+            )
 
     def test_uses(self, study_id: str, split_sha256: str | None = None) -> list[dict[str, Any]]:
         q = select(T.test_set_log).where(T.test_set_log.c.study_id == study_id)
@@ -330,8 +411,15 @@ class Workspace:
             q = q.where(T.test_set_log.c.split_sha256 == split_sha256)
         with self.engine.connect() as c:
             rows = c.execute(q.order_by(T.test_set_log.c.id)).all()
-        return [{"at": r.at, "split_sha256": r.split_sha256, "purpose": r.purpose,
-                 "unlock_reason": r.unlock_reason} for r in rows]
+        return [
+            {
+                "at": r.at,
+                "split_sha256": r.split_sha256,
+                "purpose": r.purpose,
+                "unlock_reason": r.unlock_reason,
+            }
+            for r in rows
+        ]
 
     def count(self, table: str) -> int:
         with self.engine.connect() as c:

@@ -1,0 +1,105 @@
+"""Command line: the same engine, no browser.
+
+    python -m deeprules_core audit DATA --label COL [--id COL] [--group COL]
+            [--batch COL ...] [--covariate COL ...] [--task classification|regression]
+            [--json OUT.json] [--pdf OUT.pdf]
+    python -m deeprules_core run STUDY.yaml --out DIR
+
+Findings are not failures (exit 0). Bad input: a one-line error, exit 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import DeepRulesError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m deeprules_core",
+        description="deeprules: ten quick tips for deep learning in biology, as checks.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("audit", help="check a table before any model is fitted")
+    a.add_argument("data", help="CSV, TSV, Excel, Parquet or AnnData (.h5ad) file")
+    a.add_argument("--label", required=True, help="the column to predict")
+    a.add_argument("--id", dest="id_col", help="sample id column")
+    a.add_argument("--group", help="individual / donor / patient column")
+    a.add_argument(
+        "--batch", nargs="+", action="extend", default=[], help="batch columns (plate, run, site, ...)"
+    )
+    a.add_argument(
+        "--covariate", nargs="+", action="extend", default=[], help="covariate columns (age, sex, ...)"
+    )
+    a.add_argument("--time", help="time point column")
+    a.add_argument("--sequence", help="sequence column (DNA, RNA or protein)")
+    a.add_argument("--task", choices=("classification", "regression"), default="classification")
+    a.add_argument("--json", dest="json_out", help="write the findings as JSON here")
+    a.add_argument("--pdf", dest="pdf_out", help="write a report PDF here")
+    r = sub.add_parser("run", help="run the whole workflow from a study file, headless")
+    r.add_argument("study", help="the YAML study file")
+    r.add_argument("--out", required=True, help="output folder")
+    return p
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit_file, format_summary
+    from .study import Roles
+
+    roles = Roles(
+        id=args.id_col,
+        label=args.label,
+        task=args.task,
+        group=args.group,
+        batch=tuple(args.batch),
+        covariates=tuple(args.covariate),
+        time=args.time,
+        sequence=args.sequence,
+    )
+    result = audit_file(args.data, roles)
+    print(format_summary(result))
+    if args.json_out:
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_out).write_text(
+            json.dumps(result.to_dict(), indent=2, allow_nan=False), encoding="utf-8"
+        )
+    if args.pdf_out:
+        from .report import report_from_parts
+        from .study import Study
+
+        study = Study.new(Path(args.data).name).with_roles(roles)
+        report_from_parts(
+            study, findings=result.findings, results=None, dataset=result.dataset, out_pdf=Path(args.pdf_out)
+        )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .workflow import run_study
+
+    out = run_study(args.study, args.out, progress=lambda f, m: print(f"[{f:4.0%}] {m}", flush=True))
+    print(f"Done. Results in {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _audit(args) if args.command == "audit" else _run(args)
+    except DeepRulesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unreadable file, full disk, permission: one line, no traceback
+        print(
+            f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

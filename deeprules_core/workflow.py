@@ -1,0 +1,185 @@
+"""``run``: the whole workflow from a YAML study file, headless.
+
+Writes into the output folder: ``findings.json`` (as ``audit``), ``split.csv``,
+``results.json``, ``report.pdf`` and ``study.yaml`` (the resolved study, re-runnable),
+plus ``workspace/`` (the store of this run: study record, audit log, test-set log).
+The same seeds give the same numbers on the CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from .findings import Finding, sort_findings, to_jsonable
+from .store import Workspace
+from .study import StepRecord, Study, package_versions, utcnow
+from .studyfile import StudyFile, load_study_file
+
+__all__ = ["run_study", "OUTPUT_FILES"]
+
+OUTPUT_FILES = ("findings.json", "split.csv", "results.json", "report.pdf", "study.yaml")
+
+Progress = Callable[[float, str], None]
+
+
+def _noop(_f: float, _m: str) -> None:
+    return None
+
+
+def _provenance(sf: StudyFile) -> Any:
+    """The study file's provenance, completed with what the file itself tells."""
+    from .intake import Provenance
+
+    stat = sf.data.stat()
+    given = dict(sf.provenance)
+    given.setdefault("source", sf.data.resolve().as_uri())
+    given.setdefault("version", "as found on disk")
+    given.setdefault("download_date", datetime.fromtimestamp(stat.st_mtime, tz=UTC).date().isoformat())
+    given.setdefault("licence", "not stated in the study file")
+    given.setdefault("description", f"Read by 'deeprules run' from {sf.data.name}.")
+    given.setdefault("entered_by", "deeprules run")
+    if isinstance(given["download_date"], date):
+        given["download_date"] = given["download_date"].isoformat()
+    return Provenance(**given)
+
+
+def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress | None = None) -> Path:
+    """Run every step the study file asks for; return the output folder."""
+    from .audit import audit_table
+    from .intake import ingest, load_dataset
+    from .report import report_from_parts
+    from .split import audit_split, make_split, save_split, split_summary
+
+    report = progress or _noop
+    sf = load_study_file(study_path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ws_home = out / "workspace"
+    if ws_home.exists():  # a re-run starts from a clean store: same inputs, same numbers
+        shutil.rmtree(ws_home)
+    ws = Workspace(ws_home, db_url=f"sqlite:///{ws_home / 'deeprules.sqlite'}")
+    t0 = time.perf_counter()
+
+    report(0.0, f"reading {sf.data.name}")
+    if not sf.data.is_file():
+        from .errors import DataFormatError
+
+        raise DataFormatError(f"The study file's data {sf.data} does not exist.")
+    study = Study.new(sf.name or sf.data.stem, design=sf.design).with_roles(sf.roles)
+    study, info = ingest(ws, sf.data.read_bytes(), name=sf.data.name, provenance=_provenance(sf), study=study)
+    ws.save_study(study, action="run_ingest")
+    df = load_dataset(ws, study.dataset.dataset_id)  # type: ignore[union-attr]
+    sf.roles.validate_against(df)
+
+    report(0.05, "checks, batch effects and confounds")
+    findings: list[Finding] = list(audit_table(df, sf.roles, design=sf.design, seed=sf.seed))
+
+    report(0.15, "replicate-aware split")
+    split_kw = {k: v for k, v in sf.split.items() if k != "seed"}
+    split = make_split(df, sf.roles, design=sf.design, seed=int(sf.split.get("seed", sf.seed)), **split_kw)
+    findings += audit_split(df, sf.roles, split)
+    study = save_split(ws, study, split)
+    ws.save_study(study, action="run_split")
+    (out / "split.csv").write_text(split.to_csv(), encoding="utf-8")
+
+    results = _run_models(ws, study, df, sf, split, report)
+    findings += [Finding.from_dict(f) for f in results.get("findings", [])]
+    findings = sort_findings(set(findings))
+
+    dataset = {
+        "sha256": study.dataset.sha256,
+        "rows": int(df.shape[0]),
+        "columns": int(df.shape[1]),  # type: ignore[union-attr]
+        "name": sf.data.name,
+        "n_features": len(sf.roles.feature_columns(df)),
+        "label": sf.roles.label,
+        "task": sf.roles.task,
+    }
+    (out / "findings.json").write_text(
+        json.dumps(
+            {"dataset": dataset, "findings": [f.to_dict() for f in findings]}, indent=2, allow_nan=False
+        ),
+        encoding="utf-8",
+    )
+    (out / "results.json").write_text(
+        json.dumps(to_jsonable(results), indent=2, allow_nan=False), encoding="utf-8"
+    )
+    ws.put_json(study.id, "findings", "findings", [f.to_dict() for f in findings])
+    study = study.with_step(
+        StepRecord(
+            step="run",
+            params={"study_file": str(study_path)},
+            seed=sf.seed,
+            versions=package_versions(),
+            started_at=utcnow(),
+            finished_at=utcnow(),
+            summary={"duration_s": round(time.perf_counter() - t0, 2)},
+        )
+    )
+    ws.save_study(study, action="run_done")
+    (out / "study.yaml").write_text(sf.to_yaml(data_relative_to=out), encoding="utf-8")
+
+    report(0.95, "report PDF")
+    report_from_parts(
+        study,
+        findings=findings,
+        results=results,
+        dataset=dataset,
+        split_summary=split_summary(df, sf.roles, split),
+        out_pdf=out / "report.pdf",
+        workspace=ws,
+    )
+    report(1.0, "done")
+    return out
+
+
+def _run_models(
+    ws: Workspace, study: Study, df: Any, sf: StudyFile, split: Any, report: Progress
+) -> dict[str, Any]:
+    """Baselines, then the deep models, then the test set once for the selected model."""
+    from .modeling import evaluate_on_test, finalize_results, run_baselines
+
+    def scaled(lo: float, hi: float) -> Progress:
+        return lambda f, m: report(lo + (hi - lo) * f, m)
+
+    deep = sf.deep_models
+    report(0.2, "baselines (equal tuning budget)")
+    results = run_baselines(
+        df,
+        sf.roles,
+        split,
+        models=sf.baseline_models or ("dummy",),
+        budget=sf.budget,
+        seed=sf.seed,
+        n_shuffles=sf.n_shuffles,
+        n_boot=sf.n_boot,
+        progress=scaled(0.2, 0.6 if deep else 0.9),
+    )
+    for i, kind in enumerate(deep):
+        from .deep import run_deep
+
+        lo = 0.6 + 0.3 * i / len(deep)
+        entry = run_deep(
+            df,
+            sf.roles,
+            split,
+            kind=kind,
+            budget=sf.budget,
+            seed=sf.seed,
+            n_seeds=sf.n_seeds,
+            max_epochs=sf.max_epochs,
+            progress=scaled(lo, lo + 0.3 / len(deep)),
+        )
+        results["models"][kind] = entry
+    results = finalize_results(results)
+    ws.put_json(study.id, "results", "baselines", results)
+    report(0.9, "locked test set: one evaluation of the selected model")
+    results = evaluate_on_test(ws, study, df, results, split)
+    ws.put_json(study.id, "results", "final", results)
+    return results

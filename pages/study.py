@@ -1,0 +1,164 @@
+"""Study: create or open a study and answer the design questionnaire (Tips 4 and 10)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from deeprules_core.errors import DeepRulesError
+from deeprules_core.study import REPLICATE_KINDS, STUDY_TYPES, Design
+from ui import state
+
+st.title("Study")
+st.caption(
+    "Every analysis lives in a study: the design answers, the data and its provenance, and a "
+    "record of every step. Everything is saved as you go and survives a restart."
+)
+
+ws = state.workspace()
+studies = ws.list_studies()
+current = state.current_study()
+
+tab_open, tab_new = st.tabs(["Open a study", "New study"])
+
+with tab_new:
+    with st.form("study.new"):
+        name = st.text_input("Name", placeholder="e.g. Tumour vs normal, GSE2034")
+        question = st.text_area(
+            "The biological question", placeholder="What do you want the model to tell you?"
+        )
+        if st.form_submit_button("Create study", type="primary"):
+            try:
+                study = ws.create_study(name, design=Design(question=question.strip()))
+            except (DeepRulesError, ValueError) as exc:
+                st.error(str(exc))
+            else:
+                state.set_current_study(study.id)
+                st.rerun()
+
+with tab_open:
+    if not studies:
+        st.info("No study yet. Create one in the **New study** tab.")
+    else:
+        labels = {
+            s["id"]: f"{s['name']}  (changed {s['updated_at'][:16].replace('T', ' ')})" for s in studies
+        }
+        ids = list(labels)
+        index = ids.index(current.id) if current is not None and current.id in ids else 0
+        chosen = st.selectbox("Study", ids, index=index, format_func=labels.get, key="study.pick")
+        if st.button("Open", key="study.open", disabled=current is not None and chosen == current.id):
+            state.set_current_study(chosen)
+            st.rerun()
+
+if current is None:
+    st.stop()
+
+st.divider()
+st.header(current.name)
+left, mid, right = st.columns(3)
+with left.popover("Rename"):
+    new_name = st.text_input("New name", value=current.name, key="study.rename.name")
+    if st.button("Rename", key="study.rename.go"):
+        try:
+            state.save_study(current.renamed(new_name), "rename_study", {"name": new_name})
+        except (DeepRulesError, ValueError) as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+with mid.popover("Duplicate"):
+    st.write("A copy with the same design, data and steps, to try something else without losing this one.")
+    if st.button("Duplicate", key="study.duplicate"):
+        copy = ws.duplicate_study(current.id)
+        state.set_current_study(copy.id)
+        st.rerun()
+with right.popover("Delete"):
+    st.write("The study disappears from the list; its history stays in the audit log.")
+    typed = st.text_input("Type the study's name to confirm", key="study.delete.confirm")
+    if st.button("Delete for good", key="study.delete.go", type="primary"):
+        try:
+            ws.delete_study(current.id, confirm=typed)
+        except DeepRulesError as exc:
+            st.error(str(exc))
+        else:
+            state.set_current_study(None)
+            st.rerun()
+
+st.subheader("Design questionnaire")
+st.caption(
+    "Tip 4: know how the data were collected. These answers decide the defaults of later steps "
+    "(for example, repeated individuals mean the split must keep each individual on one side)."
+)
+d = current.design
+replicate_help = {
+    "none": "one row per independent sample",
+    "biological": "several biological samples, each from a different individual",
+    "technical": "the same biological sample measured several times",
+    "repeated_individual": "several samples from the same individual (patient, donor, animal, cell line)",
+    "time_points": "the same individuals at several time points",
+}
+with st.form("study.design"):
+    question = st.text_area("The biological question", value=d.question)
+    c1, c2 = st.columns(2)
+    study_type = c1.selectbox(
+        "Study type",
+        STUDY_TYPES,
+        index=STUDY_TYPES.index(d.study_type),
+        format_func={
+            "observational": "Observational",
+            "rct": "Randomised (RCT / randomised experiment)",
+            "unknown": "Not sure",
+        }.get,
+    )
+    replicate_kind = c2.selectbox(
+        "What do the rows represent?",
+        REPLICATE_KINDS,
+        index=REPLICATE_KINDS.index(d.replicate_kind),
+        format_func=lambda k: f"{k.replace('_', ' ')}: {replicate_help[k]}",
+    )
+    time_points = c1.checkbox("Samples were taken at several time points", value=d.time_points)
+    matching = c2.text_input(
+        "Matching (if any)", value=d.matching, placeholder="e.g. cases matched to controls on age and sex"
+    )
+    sensitive = c1.checkbox(
+        "The data are sensitive (patients, human genomes, anything identifying)",
+        value=d.sensitive_data,
+        help="Tip 10: models trained on sensitive data can leak it; weight export is then refused.",
+    )
+    ethics = c2.text_input(
+        "Ethics approval reference",
+        value=d.ethics_approval,
+        placeholder="e.g. IRB-2021-044, or 'not required: public data'",
+    )
+    if st.form_submit_button("Save design", type="primary"):
+        try:
+            design = Design(
+                question=question.strip(),
+                study_type=study_type,
+                replicate_kind=replicate_kind,
+                time_points=time_points,
+                matching=matching.strip(),
+                sensitive_data=sensitive,
+                ethics_approval=ethics.strip(),
+            )
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            state.save_study(current.with_design(design), "save_design")
+            st.success("Design saved.")
+            st.rerun()
+
+if current.design.sensitive_data and not current.design.ethics_approval:
+    st.warning("Sensitive data without an ethics approval reference: add it before you publish (Tip 10).")
+if current.design.repeated_units:
+    st.info(
+        "Your rows are not all independent. On the Data page, set the **group** column (patient, donor, "
+        "individual) so that the split keeps each one on one side."
+    )
+
+st.subheader("Next")
+state.link("data", "Load the data and record where it came from")
+
+with st.expander("History of this study"):
+    for version, saved_at in reversed(ws.study_history(current.id)[-20:]):
+        st.caption(f"version {version} · {saved_at}")
+    for entry in reversed(ws.audit_log(current.id)[-30:]):
+        st.caption(f"{entry.at} · {entry.actor} · {entry.action}")

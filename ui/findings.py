@@ -1,0 +1,65 @@
+"""Findings on a page: grouped by severity, with their tip, evidence and acknowledgement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import streamlit as st
+
+from deeprules_core.findings import Finding, sort_findings, summarise
+from deeprules_core.store._workspace import current_user
+from deeprules_core.study import Acknowledgement, Study, utcnow
+
+from . import state
+
+_ICON = {"error": "🛑", "warning": "⚠️", "info": "ℹ️"}
+_TITLE = {"error": "Errors", "warning": "Warnings", "info": "For information"}
+
+
+def show_findings(findings: Iterable[Finding], *, study: Study | None, key: str) -> None:
+    """Show findings grouped by severity; each can be acknowledged with a justification."""
+    findings = sort_findings(findings)
+    counts = summarise(findings)
+    if not findings:
+        st.success("Nothing to report: no check found a problem.")
+        return
+    st.markdown(
+        f"**{counts['error']}** error(s) · **{counts['warning']}** warning(s) · **{counts['info']}** note(s)"
+    )
+    for severity in ("error", "warning", "info"):
+        group = [f for f in findings if f.severity == severity]
+        if not group:
+            continue
+        st.subheader(f"{_ICON[severity]} {_TITLE[severity]}")
+        for i, f in enumerate(group):
+            _one(f, study=study, key=f"{key}.{severity}.{i}")
+
+
+def _one(f: Finding, *, study: Study | None, key: str) -> None:
+    ack = study.acknowledgement(f.key) if study is not None else None
+    cols = f", columns: {', '.join(f.columns[:6])}{' …' if len(f.columns) > 6 else ''}" if f.columns else ""
+    title = f"Tip {f.tip} · `{f.code}`{cols}" + (" · acknowledged" if ack else "")
+    with st.expander(title, expanded=f.severity == "error" and ack is None):
+        st.markdown(f.message)
+        if f.evidence:
+            with st.popover("Evidence"):
+                st.json(dict(f.evidence), expanded=2)
+        if ack is not None:
+            st.caption(f"Acknowledged by {ack.who or 'unknown'} on {ack.at}: “{ack.justification}”")
+        elif study is not None and f.severity != "info":
+            with st.form(f"{key}.ack"):
+                text = st.text_area(
+                    "Acknowledge with a written justification (it goes into the report)",
+                    key=f"{key}.ack.text",
+                    placeholder="e.g. Plates were randomised to condition; the effect is within technical noise.",
+                )
+                if st.form_submit_button("Acknowledge"):
+                    if not text.strip():
+                        st.error("Write why this finding does not change your conclusions.")
+                    else:
+                        latest = state.workspace().get_study(study.id)
+                        updated = latest.with_acknowledgement(
+                            Acknowledgement(f.key, text.strip(), who=current_user(), at=utcnow())
+                        )
+                        state.save_study(updated, "acknowledge_finding", {"finding": f.key})
+                        st.rerun()

@@ -1,0 +1,154 @@
+"""The one module that touches ``st.session_state``.
+
+It holds which study is open (also kept in the URL as ``?study=ID`` so a reload or a
+new tab finds it again), opens the workspace once per server, and loads tables through
+a cache keyed on the dataset id (the dataset's content never changes under its id).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from deeprules_core.errors import DeepRulesError
+from deeprules_core.store import Workspace, default_home
+from deeprules_core.study import Study
+
+_STUDY_KEY = "deeprules.study_id"
+
+PAGES = {
+    "study": ("pages/study.py", "Study", ":material/science:"),
+    "data": ("pages/data.py", "Data", ":material/table:"),
+    "checks": ("pages/checks.py", "Checks", ":material/fact_check:"),
+    "confounds": ("pages/confounds.py", "Batch & confounds", ":material/scatter_plot:"),
+    "split": ("pages/split.py", "Split", ":material/call_split:"),
+    "baselines": ("pages/baselines.py", "Baselines", ":material/stacked_line_chart:"),
+    "deep_learning": ("pages/deep_learning.py", "Deep learning", ":material/hub:"),
+    "evaluate": ("pages/evaluate.py", "Evaluate", ":material/query_stats:"),
+    "interpret": ("pages/interpret.py", "Interpret", ":material/lightbulb:"),
+    "report": ("pages/report.py", "Report", ":material/picture_as_pdf:"),
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _open_workspace(home: str, db_url: str | None) -> Workspace:
+    return Workspace(home, db_url=db_url)
+
+
+def workspace() -> Workspace:
+    """The workspace of this server (``DEEPRULES_HOME`` / ``DEEPRULES_DB_URL``)."""
+    return _open_workspace(str(default_home()), os.environ.get("DEEPRULES_DB_URL"))
+
+
+def current_study() -> Study | None:
+    """The open study, or None. Survives reloads through the ``study`` query parameter."""
+    study_id = st.session_state.get(_STUDY_KEY) or st.query_params.get("study")
+    if not study_id:
+        return None
+    try:
+        study = workspace().get_study(study_id)
+    except DeepRulesError:
+        set_current_study(None)
+        return None
+    st.session_state[_STUDY_KEY] = study.id
+    return study
+
+
+def set_current_study(study_id: str | None) -> None:
+    if study_id:
+        st.session_state[_STUDY_KEY] = study_id
+        st.query_params["study"] = study_id
+    else:
+        st.session_state.pop(_STUDY_KEY, None)
+        st.query_params.pop("study", None)
+
+
+def save_study(study: Study, action: str, detail: Mapping[str, Any] | None = None) -> Study:
+    """Save a new version of the study (the store keeps every version) and log it."""
+    saved = workspace().save_study(study, action=action, detail=detail)
+    set_current_study(saved.id)
+    return saved
+
+
+@st.cache_resource(show_spinner="Loading the table…", max_entries=4)
+def _load_table(home: str, db_url: str | None, dataset_id: str) -> pd.DataFrame:
+    from deeprules_core.intake import load_dataset
+
+    return load_dataset(_open_workspace(home, db_url), dataset_id)
+
+
+def load_table(dataset_id: str) -> pd.DataFrame:
+    """The parsed table of a dataset, from the Parquet cache. Shared: do not modify it."""
+    return _load_table(str(default_home()), os.environ.get("DEEPRULES_DB_URL"), dataset_id)
+
+
+def link(page: str, label: str | None = None) -> None:
+    """A link to another page; plain text when the page runs on its own (tests)."""
+    path, title, icon = PAGES[page]
+    try:
+        st.page_link(path, label=label or f"Go to {title}", icon=icon)
+    except (StreamlitAPIException, KeyError):
+        st.markdown(f"→ **{label or title}** (page *{title}* in the sidebar)")
+
+
+def require_study() -> Study:
+    """The open study; otherwise a message with a link to the Study page, and stop."""
+    study = current_study()
+    if study is None:
+        st.info("No study is open. Create a study or open one first: every result is recorded in it.")
+        link("study", "Create or open a study")
+        st.stop()
+    return study  # type: ignore[return-value]
+
+
+def require_table(*, need_label: bool = True) -> tuple[Study, pd.DataFrame]:
+    """The open study and its table; otherwise say what is missing, link to it, and stop."""
+    study = require_study()
+    if study.dataset is None:
+        st.info(f"The study **{study.name}** has no data yet. Load a table (or a sample dataset) first.")
+        link("data", "Load data")
+        st.stop()
+    try:
+        df = load_table(study.dataset.dataset_id)  # type: ignore[union-attr]
+    except DeepRulesError as exc:
+        st.error(str(exc))
+        link("data", "Load the data again")
+        st.stop()
+    if need_label and not study.roles.label:
+        st.info("Tell deeprules which column is the label (the outcome to predict) on the Data page.")
+        link("data", "Set column roles")
+        st.stop()
+    return study, df
+
+
+STEP_LABELS = {
+    "checks": "Checks",
+    "confounds": "Batch & confounds",
+    "split": "Split",
+    "baselines": "Baselines",
+    "deep_learning": "Deep learning",
+    "evaluate": "Evaluate",
+    "interpret": "Interpret",
+    "report": "Report",
+}
+
+
+def sidebar_status(study: Study | None) -> None:
+    """Current study, dataset and each step's status, in the sidebar."""
+    with st.sidebar:
+        if study is None:
+            st.caption("No study open.")
+            return
+        st.markdown(f"**Study:** {study.name}")
+        ds = study.dataset
+        st.caption(f"Data: {ds.name} · sha256 {ds.sha256[:10]}…" if ds else "Data: none yet")
+        lines = []
+        for step, label in STEP_LABELS.items():
+            done = study.step(step) is not None
+            lines.append(f"{'✅' if done else '⬜'} {label}")
+        st.markdown("  \n".join(lines))
