@@ -1,0 +1,305 @@
+"""Architectures chosen by the data representation (Tip 5), kept small (Tip 3).
+
+* :class:`MLPNet`: a multilayer perceptron for unordered measurements (expression,
+  metabolites, clinical values). Its first step standardises each feature with the mean
+  and spread of the training rows only (stored as buffers, so they travel with the
+  weights) and puts a missing value at the training mean.
+* :class:`CNNNet`: a 1D convolutional network over one-hot sequences. Convolutions
+  scan for short motifs wherever they sit; a global max pool over the real (unpadded)
+  positions asks "does the motif occur anywhere?", so sequences of any length work.
+
+Examples
+--------
+>>> cfg = DeepConfig(kind="mlp", depth=1, width=8)
+>>> net = build_module(cfg, n_in=4, n_out=2)
+>>> count_parameters(net)
+58
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..errors import ModelError
+from ..study import Roles
+from ._data import detect_alphabet
+
+__all__ = [
+    "DeepConfig",
+    "MLPNet",
+    "CNNNet",
+    "build_module",
+    "count_parameters",
+    "ArchitectureChoice",
+    "suggest_architecture",
+    "PARAMS_PER_SAMPLE_WARNING",
+]
+
+#: Warn when a network has more than this many trainable parameters per training sample.
+#: Classical statistics asks for ~10 samples per parameter; regularised deep networks
+#: routinely work with more parameters than samples, so we warn only at two orders of
+#: magnitude, where memorising the training rows becomes the easy way out (Tips 1, 5, 7).
+PARAMS_PER_SAMPLE_WARNING = 100
+
+KINDS = ("mlp", "cnn")
+SCHEDULES = ("plateau", "cosine", "none")
+
+
+@dataclass(frozen=True)
+class DeepConfig:
+    """Hyper-parameters of one deep model (architecture and training).
+
+    ``depth`` is the number of hidden layers (MLP) or convolution layers (CNN);
+    ``width`` the hidden units per layer (MLP); ``n_filters`` and ``kernel_size`` the
+    convolution filters and their span in letters (CNN).
+    """
+
+    kind: str = "mlp"
+    depth: int = 2
+    width: int = 64
+    n_filters: int = 32
+    kernel_size: int = 9
+    dropout: float = 0.2
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    max_epochs: int = 100
+    patience: int = 10
+    schedule: str = "plateau"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ModelError(f"The 'kind' of a deep model must be one of {KINDS}. Got {self.kind!r} instead.")
+        if self.schedule not in SCHEDULES:
+            raise ModelError(f"The 'schedule' must be one of {SCHEDULES}. Got {self.schedule!r} instead.")
+        for name in ("depth", "width", "n_filters", "kernel_size", "batch_size", "max_epochs", "patience"):
+            if int(getattr(self, name)) < 1:
+                raise ModelError(
+                    f"The '{name}' of a deep model must be an int >= 1. Got {getattr(self, name)!r}."
+                )
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ModelError(f"The 'dropout' must be in [0, 1). Got {self.dropout!r} instead.")
+        if float(self.lr) <= 0 or float(self.weight_decay) < 0:
+            raise ModelError("The learning rate must be > 0 and the weight decay >= 0.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DeepConfig:
+        if isinstance(data, DeepConfig):
+            return data
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ModelError(
+                f"Unknown deep-model setting(s) {sorted(unknown)}; the settings are {sorted(known)}."
+            )
+        kw: dict[str, Any] = {}
+        for k, v in data.items():
+            default = getattr(cls, k)
+            kw[k] = type(default)(v) if isinstance(default, (int, float)) else v
+        return cls(**kw)
+
+    def with_(self, **changes: Any) -> DeepConfig:
+        return replace(self, **changes)
+
+
+class MLPNet(nn.Module):
+    """Standardise (training statistics) → [Linear → ReLU → Dropout] × depth → Linear."""
+
+    def __init__(self, n_in: int, n_out: int, *, depth: int, width: int, dropout: float) -> None:
+        super().__init__()
+        self.register_buffer("x_mean", torch.zeros(n_in))
+        self.register_buffer("x_scale", torch.ones(n_in))
+        self.register_buffer("y_mean", torch.zeros(1))
+        self.register_buffer("y_scale", torch.ones(1))
+        layers: list[nn.Module] = []
+        last = n_in
+        for _ in range(depth):
+            layers += [nn.Linear(last, width), nn.ReLU(), nn.Dropout(dropout)]
+            last = width
+        layers.append(nn.Linear(last, n_out))
+        self.body = nn.Sequential(*layers)
+
+    def fit_scaling(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
+        """Learn the standardisation from the training rows only (Tip 7)."""
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(x, axis=0) if x.size else np.zeros(x.shape[1])
+            sd = np.nanstd(x, axis=0) if x.size else np.ones(x.shape[1])
+        mean = np.nan_to_num(mean, nan=0.0)
+        sd = np.where(np.isfinite(sd) & (sd > 1e-12), sd, 1.0)
+        self.x_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.x_scale.copy_(torch.as_tensor(sd, dtype=torch.float32))
+        if y is not None:
+            _fit_target(self, y)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.x_mean) / self.x_scale
+        z = torch.nan_to_num(z, nan=0.0)  # a missing value sits at the training mean
+        return self.body(z)
+
+
+class CNNNet(nn.Module):
+    """One-hot tokens → [Conv1d → ReLU] × depth → masked global max pool → Dropout → Linear."""
+
+    def __init__(
+        self, n_channels: int, n_out: int, *, depth: int, n_filters: int, kernel_size: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.n_channels = n_channels
+        self.register_buffer("y_mean", torch.zeros(1))
+        self.register_buffer("y_scale", torch.ones(1))
+        k = int(kernel_size) | 1  # odd, so that 'same' padding is symmetric
+        convs: list[nn.Module] = []
+        last = n_channels
+        for _ in range(depth):
+            convs += [nn.Conv1d(last, n_filters, k, padding=k // 2), nn.ReLU()]
+            last = n_filters
+        self.convs = nn.Sequential(*convs)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(last, n_out)
+
+    def fit_scaling(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
+        if y is not None:
+            _fit_target(self, y)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        mask = tokens > 0  # 0 = padding
+        onehot = nn.functional.one_hot(tokens, self.n_channels + 2)[..., 2:]  # pad/unknown -> zeros
+        h = self.convs(onehot.transpose(1, 2).float())
+        h = h.masked_fill(~mask.unsqueeze(1), float("-inf")).amax(dim=-1)
+        h = torch.where(torch.isfinite(h), h, torch.zeros_like(h))  # an empty sequence
+        return self.head(self.dropout(h))
+
+
+def _fit_target(module: nn.Module, y: np.ndarray) -> None:
+    """Regression targets are standardised on the training rows; predictions undo it."""
+    y = np.asarray(y, dtype=np.float64)
+    mean, sd = float(np.nanmean(y)), float(np.nanstd(y))
+    module.y_mean.fill_(mean)  # type: ignore[operator]
+    module.y_scale.fill_(sd if sd > 1e-12 else 1.0)  # type: ignore[operator]
+
+
+def build_module(config: DeepConfig, *, n_in: int, n_out: int) -> nn.Module:
+    """The network for a configuration; ``n_in`` = features (MLP) or alphabet size (CNN)."""
+    if config.kind == "mlp":
+        return MLPNet(n_in, n_out, depth=config.depth, width=config.width, dropout=config.dropout)
+    return CNNNet(
+        n_in,
+        n_out,
+        depth=config.depth,
+        n_filters=config.n_filters,
+        kernel_size=config.kernel_size,
+        dropout=config.dropout,
+    )
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Trainable parameters (weights and biases)."""
+    return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+
+
+@dataclass(frozen=True)
+class ArchitectureChoice:
+    """The suggested architecture, why, and how its size compares with the data."""
+
+    kind: str
+    reason: str
+    n_params: int
+    n_samples: int
+    warning: str | None = None
+    config: DeepConfig | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("kind", "reason", "n_params", "n_samples", "warning")}
+        out["config"] = self.config.to_dict() if self.config else None
+        return out
+
+
+def default_config(kind: str) -> DeepConfig:
+    """A small, sensible starting point (Tip 3: start small); the search starts here."""
+    if kind == "cnn":
+        return DeepConfig(kind="cnn", depth=1, n_filters=32, kernel_size=9, dropout=0.2, lr=3e-3)
+    return DeepConfig(kind="mlp", depth=2, width=64, dropout=0.2, lr=1e-3)
+
+
+def n_outputs(df: pd.DataFrame, roles: Roles) -> int:
+    if roles.task == "regression" or not roles.label:
+        return 1
+    return max(int(df[roles.label].nunique(dropna=True)), 2)
+
+
+def suggest_architecture(df: pd.DataFrame, roles: Roles, *, kind: str = "auto") -> ArchitectureChoice:
+    """Choose MLP or 1D CNN from the data representation and size it against the data.
+
+    Parameters
+    ----------
+    df
+        The table.
+    roles
+        Column roles; a ``sequence`` role means one-hot sequences and a 1D CNN.
+    kind
+        ``"auto"`` (choose), or force ``"mlp"`` / ``"cnn"``.
+
+    Returns
+    -------
+    ArchitectureChoice
+        ``kind``, a one-sentence ``reason``, the parameter count of the starting
+        configuration, the labelled samples, and a ``warning`` when parameters
+        vastly outnumber samples.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> df = pd.DataFrame(np.random.default_rng(0).normal(size=(200, 5)), columns=list("abcde"))
+    >>> df["y"] = [0, 1] * 100
+    >>> suggest_architecture(df, Roles(label="y")).kind
+    'mlp'
+    """
+    if kind not in ("auto", *KINDS):
+        raise ModelError(f"The 'kind' must be 'auto', 'mlp' or 'cnn'. Got {kind!r} instead.")
+    has_seq = bool(roles.sequence and roles.sequence in df.columns)
+    chosen = kind if kind != "auto" else ("cnn" if has_seq else "mlp")
+    n_samples = int(df[roles.label].notna().sum()) if roles.label and roles.label in df.columns else len(df)
+    config = default_config(chosen)
+    if chosen == "cnn":
+        if not has_seq:
+            raise ModelError(
+                "A 1D CNN needs a sequence column. Give a column the role 'sequence' on the Data "
+                "page, or choose the MLP for numeric measurements."
+            )
+        alphabet = detect_alphabet(df[roles.sequence])
+        n_in = alphabet.n_channels
+        reason = (
+            f"The samples are {alphabet.name.upper() if alphabet.name != 'protein' else 'protein'} "
+            "sequences, so a 1D convolutional network reads them one-hot encoded and scans for short "
+            "motifs wherever they occur."
+        )
+    else:
+        n_in = len(roles.feature_columns(df))
+        reason = (
+            f"The {n_in} features are unordered measurements (no sequence or image), so a small "
+            "multilayer perceptron that combines all of them is the natural deep model."
+        )
+        if n_in == 0:
+            raise ModelError(
+                "There is no numeric feature column for an MLP. Mark the measurement columns as "
+                "features on the Data page."
+            )
+    n_params = count_parameters(build_module(config, n_in=n_in, n_out=n_outputs(df, roles)))
+    warning = None
+    if n_params > PARAMS_PER_SAMPLE_WARNING * max(n_samples, 1):
+        warning = (
+            f"The starting network has {n_params:,} parameters for {n_samples:,} labelled samples "
+            f"(over {PARAMS_PER_SAMPLE_WARNING} per sample): it can memorise the training data. "
+            "Rely on the tune-set metrics and the shuffled-label control, prefer the smaller "
+            "configurations, and ask whether a baseline model is enough (Tip 1)."
+        )
+    return ArchitectureChoice(chosen, reason, n_params, n_samples, warning, config)

@@ -1,0 +1,386 @@
+"""``run_deep``: search, several seeds, controls and findings for one deep model.
+
+The entry it returns goes into ``results["models"]`` next to the baselines, with the
+same metric panel and the same bootstrap intervals (``deeprules_core.modeling``):
+
+1. the architecture is chosen from the data representation (MLP or 1D CNN);
+2. ``budget`` Optuna trials search the hyper-parameters on the training side;
+3. the best configuration is trained with ``n_seeds`` seeds (mean and spread reported;
+   the first seed's model is *the* model, the one saved and compared);
+4. the shuffled-label control trains the same configuration on shuffled training labels
+   ``n_shuffles`` times and scores it on the real tune labels (Tip 7);
+5. findings: ``no_signal`` (no better than shuffled labels), ``overfitting`` (a large
+   train-to-tune gap).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ModelError
+from ..findings import Finding, to_jsonable
+from ..split import Split
+from ..study import Roles
+from ._arch import PARAMS_PER_SAMPLE_WARNING, count_parameters, suggest_architecture
+from ._data import Alphabet, TaskData, prepare
+from ._model import DeepModel, labelled_rows, make_spec, train_on_rows
+from ._search import search
+from ._train import pick_device, set_threads, validation_rows
+
+__all__ = ["run_deep", "deep_run", "DeepRun", "OVERFITTING_GAP", "MIN_TRAIN_ROWS"]
+
+Progress = Callable[[float, str], None]
+
+#: A train-minus-tune difference in the primary metric (AUPRC or R²) above this is
+#: overfitting worth a warning: at 0.15 the training-set score no longer says much about
+#: new samples (Tip 7). The gap must also exceed the tune interval (not sampling noise).
+OVERFITTING_GAP = 0.15
+#: Below this many labelled training rows a deep model cannot be fitted and judged.
+MIN_TRAIN_ROWS = 20
+#: Report progress at most this often (seconds): each report asks the store about cancel.
+PROGRESS_EVERY_S = 0.2
+
+
+@dataclass
+class DeepRun:
+    """Everything one run made: the results entry, the model, its findings."""
+
+    entry: dict[str, Any]
+    model: DeepModel
+    findings: list[Finding]
+
+
+def _modeling() -> Any:
+    from .. import modeling
+
+    return modeling
+
+
+def _panel(
+    y: Any, scores: Any, *, spec: Mapping[str, Any], groups: Any, n_boot: int, seed: int
+) -> dict[str, Any]:
+    from ..modeling._metrics import metric_panel
+
+    return metric_panel(
+        y, scores, task=spec["task"], classes=spec.get("classes"), groups=groups, n_boot=n_boot, seed=seed
+    )
+
+
+class _Throttle:
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress, self.last = progress, 0.0
+
+    def __call__(self, frac: float, msg: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress is not None and (force or now - self.last >= PROGRESS_EVERY_S):
+            self.last = now
+            self.progress(min(max(frac, 0.0), 1.0), msg)
+
+
+def deep_run(
+    df: pd.DataFrame,
+    roles: Roles,
+    split: Split,
+    *,
+    kind: str = "auto",
+    budget: int = 20,
+    seed: int = 0,
+    n_seeds: int = 3,
+    max_epochs: int = 100,
+    n_shuffles: int = 3,
+    n_boot: int = 1000,
+    device: str | None = None,
+    progress: Progress | None = None,
+) -> DeepRun:
+    """Like :func:`run_deep`, but also return the trained model and the findings."""
+    t0 = time.perf_counter()
+    report = _Throttle(progress)
+    if not roles.label:
+        raise ModelError("The study has no label column: set one on the Data page.")
+    if n_seeds < 1 or n_shuffles < 0 or budget < 1:
+        raise ModelError("The deep model needs budget >= 1, n_seeds >= 1 and n_shuffles >= 0.")
+    set_threads()
+    dev = pick_device(device)
+    choice = suggest_architecture(df, roles, kind=kind)
+    base = choice.config.with_(max_epochs=int(max_epochs), patience=min(10, max(3, int(max_epochs) // 5)))  # type: ignore[union-attr]
+    spec = make_spec(df, roles, base)
+    data = prepare(
+        df,
+        roles,
+        representation=spec["representation"],
+        features=spec.get("features"),
+        alphabet=Alphabet(**spec["alphabet"]) if spec.get("alphabet") else None,
+        classes=spec.get("classes"),
+    )
+    labelled = labelled_rows(data, roles.task)
+    fit_rows, val_rows = validation_rows(split, labelled, groups=data.groups, y=data.y, seed=seed)
+    tune_rows = np.intersect1d(split.indices("tune"), np.flatnonzero(labelled))
+    if len(fit_rows) + len(val_rows) < MIN_TRAIN_ROWS or len(tune_rows) == 0:
+        raise ModelError(
+            f"Too few labelled samples for a deep model: {len(fit_rows) + len(val_rows)} on the training "
+            f"side (at least {MIN_TRAIN_ROWS}) and {len(tune_rows)} on the tune side. Deep learning "
+            "needs far more data (Tip 1); use the baselines."
+        )
+
+    # 1-2. systematic search (0 -> 60 %)
+    found = search(
+        data,
+        fit_rows,
+        val_rows,
+        spec=spec,
+        base=base,
+        budget=budget,
+        seed=seed,
+        device=dev,
+        progress=lambda f, m: report(0.6 * f, m),
+    )
+    config = found.best
+
+    # 3. several seeds of the chosen configuration (60 -> 80 %)
+    tune = data.subset(tune_rows)
+    tune_groups = tune.groups
+    per_seed: list[dict[str, Any]] = []
+    model: DeepModel | None = None
+    for i in range(n_seeds):
+        s = seed + i
+
+        def on_epoch(epoch: int, _rec: Mapping[str, Any], i: int = i) -> None:
+            report(
+                0.6 + 0.2 * (i + epoch / config.max_epochs) / n_seeds,
+                f"seed {i + 1}/{n_seeds}, epoch {epoch}",
+            )
+
+        m, _ = train_on_rows(
+            data, fit_rows, val_rows, spec=spec, config=config, seed=s, device=dev, on_epoch=on_epoch
+        )
+        panel = _panel(tune.y_raw, m.scores(tune), spec=spec, groups=None, n_boot=0, seed=seed)
+        per_seed.append(
+            {
+                "seed": s,
+                "best_epoch": m.training_["best_epoch"],
+                "tune": {k: v["value"] for k, v in panel.items()},
+            }
+        )
+        if model is None:
+            model = m
+    assert model is not None  # n_seeds >= 1
+    fit = data.subset(fit_rows)
+    tune_scores = model.scores(tune)
+    metrics = {
+        "train": _panel(fit.y_raw, model.scores(fit), spec=spec, groups=fit.groups, n_boot=n_boot, seed=seed),
+        "tune": _panel(tune.y_raw, tune_scores, spec=spec, groups=tune_groups, n_boot=n_boot, seed=seed),
+        "test": None,
+    }
+    primary = "auprc" if roles.task == "classification" else "r2"
+
+    # 4. shuffled-label control (80 -> 100 %)
+    train_side = np.concatenate([fit_rows, val_rows])
+    null: list[float] = []
+    for j in range(n_shuffles):
+        rng = np.random.default_rng(seed + 10_000 + j)
+        shuffled_y = data.y.copy()  # type: ignore[union-attr]
+        shuffled_y[train_side] = shuffled_y[rng.permutation(train_side)]
+        shuffled = TaskData(data.x, shuffled_y, data.ids, data.groups, data.y_raw)
+
+        def on_epoch_null(epoch: int, _rec: Mapping[str, Any], j: int = j) -> None:
+            report(
+                0.8 + 0.2 * (j + epoch / config.max_epochs) / max(n_shuffles, 1),
+                f"shuffled-label control {j + 1}/{n_shuffles}",
+            )
+
+        m0, _ = train_on_rows(
+            shuffled,
+            fit_rows,
+            val_rows,
+            spec=spec,
+            config=config,
+            seed=seed,
+            device=dev,
+            on_epoch=on_epoch_null,
+        )
+        null.append(
+            _panel(tune.y_raw, m0.scores(tune), spec=spec, groups=None, n_boot=0, seed=seed)[primary]["value"]
+        )
+    real = metrics["tune"][primary]["value"]
+    control = {
+        "model": config.kind,
+        "metric": primary,
+        "real": real,
+        "null": null,
+        "n_shuffles": n_shuffles,
+        "p_value": (1 + sum(v >= real for v in null)) / (1 + len(null)) if null else None,
+    }
+
+    n_params = count_parameters(model.module)
+    architecture = choice.to_dict()
+    architecture.update(
+        n_params=n_params,
+        n_samples=len(fit_rows),
+        config=config.to_dict(),
+        warning=choice.warning
+        if n_params <= PARAMS_PER_SAMPLE_WARNING * len(fit_rows)
+        else (
+            f"The chosen network has {n_params:,} parameters for {len(fit_rows):,} training samples "
+            f"(over {PARAMS_PER_SAMPLE_WARNING} per sample): it can memorise the training data. "
+            "Trust the tune-set metrics and the shuffled-label control, not the training metrics."
+        ),
+    )
+    seed_values = {k: [p["tune"][k] for p in per_seed] for k in per_seed[0]["tune"]}
+    entry: dict[str, Any] = {
+        "family": config.kind,
+        "kind": "deep",
+        "params": config.to_dict(),
+        "seed": int(seed),
+        "n_trials": len(found.trials),
+        "cv_score": found.best_metric,
+        "cv_note": "validation metric of the best trial on the training side's first CV fold",
+        "trials": found.trials,
+        "importance": found.importance,
+        "metrics": metrics,
+        "curves": {"learning_curve": model.history_},
+        "learning_curve": model.history_,
+        "seeds": {
+            "seeds": [p["seed"] for p in per_seed],
+            "per_seed": per_seed,
+            "summary": {
+                k: {"mean": float(np.nanmean(v)), "sd": float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0}
+                for k, v in seed_values.items()
+            },
+        },
+        "device": str(dev),
+        "deterministic": True,
+        "reproducibility": model.training_,
+        "architecture": architecture,
+        "controls": {"shuffled_label": control},
+        "tune_predictions": {
+            "ids": tune.ids,
+            "scores": tune_scores,
+            "y_true": tune.y_raw,
+            "groups": tune_groups,
+        },
+        "duration_s": time.perf_counter() - t0,
+    }
+    findings = deep_findings(entry, name=config.kind)
+    entry["findings"] = [f.to_dict() for f in findings]
+    report(1.0, "deep model done", force=True)
+    return DeepRun(entry=to_jsonable(entry), model=model, findings=findings)
+
+
+def run_deep(
+    df: pd.DataFrame,
+    roles: Roles,
+    split: Split,
+    *,
+    kind: str = "auto",
+    budget: int = 20,
+    seed: int = 0,
+    n_seeds: int = 3,
+    max_epochs: int = 100,
+    n_shuffles: int = 3,
+    n_boot: int = 1000,
+    device: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train, tune and check one deep model; return its entry for ``results["models"]``.
+
+    Parameters
+    ----------
+    df, roles, split
+        The table, its column roles and the study's split (only train and tune are used).
+    kind
+        ``"auto"`` (MLP for measurements, 1D CNN for a sequence column), ``"mlp"``, ``"cnn"``.
+    budget
+        Optuna trials: give the same number as the baselines (Tip 2).
+    seed
+        First seed; the chosen configuration is retrained with ``seed .. seed+n_seeds-1``.
+    n_seeds
+        Seeds of the final configuration (mean and spread reported; Tip 3).
+    max_epochs
+        Upper limit of epochs; early stopping usually ends training sooner.
+    n_shuffles
+        Shuffled-label control runs (Tip 7); each trains the chosen configuration.
+    n_boot
+        Bootstrap resamples of the metric intervals (as for the baselines).
+    progress
+        ``progress(fraction, message)``, called at most every 0.2 s during training.
+
+    Returns
+    -------
+    dict
+        ``family``, ``kind="deep"``, ``params``, ``seed``, ``n_trials``, ``cv_score``,
+        ``trials``, ``metrics`` (train/tune panels), ``seeds``, ``learning_curve``,
+        ``device``, ``deterministic``, ``architecture``, ``controls``,
+        ``tune_predictions``, ``findings``, ``duration_s``.
+    """
+    return deep_run(
+        df,
+        roles,
+        split,
+        kind=kind,
+        budget=budget,
+        seed=seed,
+        n_seeds=n_seeds,
+        max_epochs=max_epochs,
+        n_shuffles=n_shuffles,
+        n_boot=n_boot,
+        device=device,
+        progress=progress,
+    ).entry
+
+
+def deep_findings(entry: Mapping[str, Any], *, name: str) -> list[Finding]:
+    """``no_signal`` and ``overfitting`` for one deep entry."""
+    out: list[Finding] = []
+    ctrl = entry["controls"]["shuffled_label"]
+    metric = ctrl["metric"]
+    tune = entry["metrics"]["tune"][metric]
+    null = [v for v in ctrl["null"] if v is not None and np.isfinite(v)]
+    real = tune["value"]
+    if null and real is not None:
+        low = tune.get("low")
+        beaten = real > max(null) and (low is None or not np.isfinite(low) or low > float(np.mean(null)))
+        if not beaten:
+            out.append(
+                Finding(
+                    code="no_signal",
+                    severity="warning",
+                    tip=7,
+                    message=(
+                        f"The {name.upper()} is no better than the same network trained on shuffled labels: "
+                        f"tune {metric.upper()} {real:.3f} (95% interval {tune.get('low') or float('nan'):.3f}–"
+                        f"{tune.get('high') or float('nan'):.3f}) against {np.mean(null):.3f} on average with "
+                        f"shuffled labels ({len(null)} runs). It has learned nothing that generalises; do not "
+                        "report its predictions. Check the label, the features and the sample size."
+                    ),
+                    evidence={"model": name, "metric": metric, "real": real, "ci_low": low, "null": null},
+                )
+            )
+    train = entry["metrics"]["train"][metric]
+    gap = train["value"] - real if train["value"] is not None and real is not None else None
+    high = tune.get("high")
+    if (
+        gap is not None
+        and gap > OVERFITTING_GAP
+        and (high is None or not np.isfinite(high) or high < train["value"])
+    ):
+        out.append(
+            Finding(
+                code="overfitting",
+                severity="warning",
+                tip=7,
+                message=(
+                    f"The {name.upper()} scores {train['value']:.3f} {metric.upper()} on the rows it was trained on "
+                    f"but {real:.3f} on the tune set (gap {gap:.3f} > {OVERFITTING_GAP}). It memorises the "
+                    "training data. Try stronger dropout or weight decay, a smaller network, or more data; "
+                    "judge it only by held-out metrics."
+                ),
+                evidence={"model": name, "metric": metric, "train": train["value"], "tune": real, "gap": gap},
+            )
+        )
+    return out
