@@ -1,0 +1,259 @@
+"""Model selection, paired comparisons and the modelling findings, from the results dict alone.
+
+Everything here reads and writes the results dict (see HELPERS.md), so it can be re-run
+after more models (the deep models) were added: :func:`finalize_results`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..findings import Finding, sort_findings
+from ._metrics import paired_difference
+
+__all__ = [
+    "ALPHA",
+    "MIN_SHUFFLES_FOR_P",
+    "OVERFIT_GAP",
+    "select_model",
+    "compare_models",
+    "check_equal_tuning",
+    "check_no_signal",
+    "check_overfitting",
+    "check_baseline_beaten",
+    "modelling_findings",
+    "finalize_results",
+]
+
+#: Significance level of the shuffled-label control.
+ALPHA = 0.05
+#: With fewer shuffles the permutation p-value cannot reach ALPHA ((1+0)/(1+n) > 0.05 for
+#: n < 19); the control then asks that the real score beat every shuffled score.
+MIN_SHUFFLES_FOR_P = 19
+#: A drop of more than 0.25 in AUPRC (or R²) from the training rows to the tune rows means
+#: a quarter of the metric's range was learned from training-set particulars. Smaller gaps
+#: are ordinary for flexible models (a forest always fits its own rows almost perfectly).
+OVERFIT_GAP = 0.25
+
+
+def _finite(x: Any) -> bool:
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def select_model(results: Mapping[str, Any]) -> str | None:
+    """The model with the best cross-validated score; the dummy only when alone."""
+    models = results.get("models", {})
+    scored = {n: m["cv_score"] for n, m in models.items() if _finite(m.get("cv_score"))}
+    candidates = {n: s for n, s in scored.items() if models[n].get("family") != "dummy"} or scored
+    if not candidates:
+        return next(iter(models), None)
+    return max(candidates, key=lambda n: candidates[n])
+
+
+def _tune_scores(results: Mapping[str, Any], name: str) -> Any:
+    preds = results["models"][name].get("predictions") or {}
+    return preds.get("tune")
+
+
+def compare_models(
+    results: Mapping[str, Any], *, n_boot: int | None = None, seed: int | None = None
+) -> list[dict]:
+    """Paired bootstrap differences on the tune side: the selected model minus every other
+    model (same resamples of groups for both)."""
+    selected = results.get("selected")
+    truth = results.get("tune_truth")
+    if not selected or not truth or _tune_scores(results, selected) is None:
+        return []
+    metric = results["primary_metric"]
+    out = []
+    for other in results["models"]:
+        if other == selected or _tune_scores(results, other) is None:
+            continue
+        d = paired_difference(
+            truth["y"],
+            np.asarray(_tune_scores(results, selected), dtype=float),
+            np.asarray(_tune_scores(results, other), dtype=float),
+            metric=metric,
+            task=results["task"],
+            classes=results.get("classes"),
+            groups=truth.get("groups"),
+            n_boot=int(results.get("n_boot", 1000) if n_boot is None else n_boot),
+            seed=int(results.get("seed", 0) if seed is None else seed),
+            positive_class=results.get("positive_class"),
+        )
+        out.append({"a": selected, "b": other, **d})
+    return out
+
+
+def check_equal_tuning(results: Mapping[str, Any]) -> list[Finding]:
+    """``unequal_tuning`` when the tuned models did not all get the same number of trials.
+
+    Models without hyper-parameters (the dummy) are not counted: one fit is all they need.
+    """
+    budgets = {
+        n: int(m.get("n_trials", 0))
+        for n, m in results.get("models", {}).items()
+        if m.get("family") != "dummy" and m.get("tuning_note", "") != "no hyper-parameters; 1 fit"
+    }
+    if len(set(budgets.values())) <= 1:
+        return []
+    most = max(budgets.values())
+    short = sorted(n for n, b in budgets.items() if b < most)
+    return [
+        Finding(
+            code="unequal_tuning",
+            severity="warning",
+            tip=2,
+            message=(
+                f"The models were not tuned with the same effort: {', '.join(short)} got fewer "
+                f"hyper-parameter trials than the best-searched model ({most}). A comparison between models "
+                "tuned with unequal effort favours the one tuned harder. Re-run the models with the same "
+                "budget before comparing them."
+            ),
+            evidence={"n_trials": budgets, "budget": results.get("budget")},
+        )
+    ]
+
+
+def check_no_signal(results: Mapping[str, Any]) -> list[Finding]:
+    """``no_signal`` when the real score does not stand above the shuffled-label scores."""
+    ctrl = (results.get("controls") or {}).get("shuffled_label")
+    if not ctrl or not ctrl.get("null"):
+        return []
+    null = np.array([v for v in ctrl["null"] if _finite(v)])
+    real, p, n = ctrl["real"], ctrl["p_value"], len(null)
+    if not _finite(real) or n == 0:
+        return []
+    beaten_all = bool(real > null.max())
+    fires = (p > ALPHA) if n >= MIN_SHUFFLES_FOR_P else not beaten_all
+    if not fires:
+        return []
+    return [
+        Finding(
+            code="no_signal",
+            severity="error",
+            tip=7,
+            message=(
+                f"The model ({ctrl['model']}) does no better on the real labels than when it is trained on "
+                f"shuffled labels: its tune {ctrl['metric'].upper()} is {real:.3f}, and {int((null >= real).sum())} "
+                f"of {n} shuffled-label runs scored as high (permutation p = {p:.3f}). A model that scores as well "
+                "without the real labels has learned nothing it can carry to new samples. Do not report its "
+                "performance as evidence of a signal; check the labels, the features and the sample size."
+            ),
+            evidence={
+                "model": ctrl["model"],
+                "metric": ctrl["metric"],
+                "real": real,
+                "p_value": p,
+                "null_mean": float(null.mean()),
+                "null_95th_percentile": float(np.quantile(null, 0.95)),
+                "n_shuffles": n,
+            },
+        )
+    ]
+
+
+def check_overfitting(results: Mapping[str, Any]) -> list[Finding]:
+    """``overfitting`` when the selected model's training score exceeds its tune score by
+    more than :data:`OVERFIT_GAP` and the tune interval lies below the training score."""
+    name = results.get("selected")
+    if not name or name not in results.get("models", {}):
+        return []
+    metric = results["primary_metric"]
+    m = results["models"][name].get("metrics", {})
+    train, tune = (m.get("train") or {}).get(metric), (m.get("tune") or {}).get(metric)
+    if not train or not tune or not _finite(train.get("value")) or not _finite(tune.get("value")):
+        return []
+    gap = train["value"] - tune["value"]
+    high = tune.get("high")
+    if gap <= OVERFIT_GAP or (_finite(high) and high >= train["value"]):
+        return []
+    return [
+        Finding(
+            code="overfitting",
+            severity="warning",
+            tip=7,
+            message=(
+                f"The selected model ({name}) scores {train['value']:.3f} {metric.upper()} on the rows it was "
+                f"trained on but {tune['value']:.3f} on the tune rows, a drop of {gap:.2f}. It has learned "
+                "particulars of the training samples that do not carry over. Prefer stronger regularisation "
+                "or a simpler model, and more samples if you can (see the learning curve)."
+            ),
+            evidence={
+                "model": name,
+                "metric": metric,
+                "train": train["value"],
+                "tune": tune["value"],
+                "gap": gap,
+            },
+        )
+    ]
+
+
+def check_baseline_beaten(results: Mapping[str, Any]) -> list[Finding]:
+    """``baseline_not_beaten`` when the selected model's paired difference to the dummy
+    has an interval that includes 0 (or lies below it)."""
+    sel = results.get("selected")
+    dummies = [n for n, m in results.get("models", {}).items() if m.get("family") == "dummy"]
+    if not sel or not dummies or sel in dummies:
+        return []
+    for c in results.get("comparisons", []):
+        if c["a"] == sel and c["b"] == dummies[0] and _finite(c.get("low")) and c["low"] <= 0:
+            return [
+                Finding(
+                    code="baseline_not_beaten",
+                    severity="warning",
+                    tip=2,
+                    message=(
+                        f"The best model ({sel}) does not clearly beat a dummy model that ignores the features "
+                        f"and predicts the {'class frequencies' if results['task'] == 'classification' else 'mean'}: "
+                        f"the difference in tune {c['metric'].upper()} is {c['diff']:+.3f} (95% interval "
+                        f"{c['low']:+.3f} to {c['high']:+.3f}, which includes 0). With these data the features "
+                        "do not demonstrably help; say so rather than report the model's score alone."
+                    ),
+                    evidence={k: c[k] for k in ("a", "b", "metric", "diff", "low", "high")},
+                )
+            ]
+    return []
+
+
+def modelling_findings(results: Mapping[str, Any]) -> list[Finding]:
+    """Every modelling finding that the results dict supports."""
+    out = check_equal_tuning(results) + check_no_signal(results)
+    out += check_overfitting(results) + check_baseline_beaten(results)
+    meta = (results.get("controls") or {}).get("metadata_only") or {}
+    out += [Finding.from_dict(f) for f in meta.get("findings", [])]
+    return sort_findings(out)
+
+
+def statement(results: Mapping[str, Any]) -> str:
+    """One plain sentence on what the comparison shows."""
+    sel = results.get("selected")
+    codes = {f.code for f in modelling_findings(results)}
+    if not sel:
+        return "No model was fitted."
+    if "no_signal" in codes:
+        return f"The best model ({sel}) does no better than the same model trained on shuffled labels."
+    if "baseline_not_beaten" in codes:
+        return f"The best model ({sel}) does not clearly beat the dummy baseline."
+    tune = results["models"][sel]["metrics"]["tune"][results["primary_metric"]]
+    return (
+        f"The best model is {sel} (tune {results['primary_metric'].upper()} {tune['value']:.3f}, "
+        f"95% interval {tune['low']:.3f} to {tune['high']:.3f})."
+        if _finite(tune.get("low"))
+        else f"The best model is {sel}."
+    )
+
+
+def finalize_results(results: dict[str, Any]) -> dict[str, Any]:
+    """Re-select, re-compare and re-check after models were added (e.g. the deep models).
+    Returns the same dict, updated."""
+    results["selected"] = select_model(results)
+    results["comparisons"] = compare_models(results)
+    results["findings"] = [f.to_dict() for f in modelling_findings(results)]
+    results["statement"] = statement(results)
+    return results

@@ -1,0 +1,255 @@
+"""Model families, their Optuna search spaces, and the preprocessing pipeline (Tips 2, 6, 7).
+
+Every family is a scikit-learn estimator behind the same preprocessing, all inside one
+:class:`~sklearn.pipeline.Pipeline` that is fitted on training rows only:
+
+1. median imputation of missing values;
+2. for very wide tables (more than :data:`WIDE_FEATURES` features) an unsupervised,
+   train-only filter that keeps the :data:`WIDE_FEATURES` most variable features (it
+   never looks at the label, so it cannot leak it; it keeps 2,000 x 20,000 problems
+   within minutes on a laptop, and applies to every family alike);
+3. optional batch correction (``deeprules_core.confounds.BatchCorrector``), fitted on
+   the training rows, when the study asks for it;
+4. standardisation (mean 0, variance 1, learned on the training rows);
+5. the model.
+
+Search spaces are define-by-run functions ``space(trial, info) -> params``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..errors import ModelError
+
+__all__ = [
+    "BASELINE_FAMILIES",
+    "WIDE_FEATURES",
+    "Family",
+    "FAMILIES",
+    "TopVarianceFilter",
+    "BatchCorrectStep",
+    "make_preprocessor",
+    "make_estimator",
+    "make_pipeline",
+]
+
+BASELINE_FAMILIES = ("dummy", "logistic_regression", "random_forest", "gradient_boosting", "knn")
+#: Above this many features, keep only this many (the most variable on the training rows).
+#: 5,000 keeps the expression-style tables we expect (10k-60k genes) fast for every family
+#: while retaining far more features than samples; it is unsupervised and train-only.
+WIDE_FEATURES = 5000
+#: Threads for the forest (the app shares a small machine with other users' jobs).
+N_JOBS = 2
+
+
+@dataclass(frozen=True)
+class SpaceInfo:
+    """What a search space may depend on: the data's shape and the task."""
+
+    task: str
+    n_features: int
+    n_fit_min: int  # smallest number of fitting rows across the CV folds
+    n_classes: int
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    label: str
+    space: Callable[[Any, SpaceInfo], dict[str, Any]]
+    has_hyperparameters: bool = True
+
+
+class TopVarianceFilter(TransformerMixin, BaseEstimator):
+    """Keep the ``k`` features with the largest variance on the rows it is fitted on."""
+
+    def __init__(self, k: int = WIDE_FEATURES) -> None:
+        self.k = k
+
+    def fit(self, X: Any, y: Any = None) -> TopVarianceFilter:
+        X = np.asarray(X, dtype=float)
+        var = np.nanvar(X, axis=0)
+        k = min(int(self.k), X.shape[1])
+        self.support_ = np.sort(np.argsort(-var, kind="mergesort")[:k])
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        return np.asarray(X, dtype=float)[:, self.support_]
+
+
+class BatchCorrectStep(TransformerMixin, BaseEstimator):
+    """Batch correction inside the pipeline. The batch codes travel as the last column of
+    X (see :func:`deeprules_core.modeling.model_inputs`); this step splits them off, fits
+    ``deeprules_core.confounds.BatchCorrector`` on the training rows, and returns the
+    corrected features only."""
+
+    def fit(self, X: Any, y: Any = None) -> BatchCorrectStep:
+        try:
+            from ..confounds import BatchCorrector
+        except ImportError as exc:
+            raise ModelError(
+                "Batch correction was asked for, but the batch corrector is not available in this "
+                "installation. Run without batch correction."
+            ) from exc
+        X = np.asarray(X, dtype=float)
+        self.corrector_ = BatchCorrector().fit(X[:, :-1], X[:, -1])
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        return np.asarray(self.corrector_.transform(X[:, :-1], X[:, -1]), dtype=float)
+
+
+def make_preprocessor(n_features: int, *, batch_correct: bool = False) -> Pipeline:
+    """The preprocessing steps (no model), to be fitted on training rows only."""
+    steps: list[tuple[str, Any]] = []
+    if batch_correct:
+        steps.append(("batch", BatchCorrectStep()))
+    steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
+    if n_features > WIDE_FEATURES:
+        steps.append(("variance_filter", TopVarianceFilter(WIDE_FEATURES)))
+    steps.append(("scale", StandardScaler()))
+    return Pipeline(steps)
+
+
+# ------------------------------------------------------------------------ estimators
+def make_estimator(family: str, params: Mapping[str, Any], *, task: str, seed: int = 0) -> Any:
+    """The scikit-learn estimator of a family with the given hyper-parameters."""
+    p = dict(params)
+    clf = task == "classification"
+    if family == "dummy":
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        return DummyClassifier(strategy="prior") if clf else DummyRegressor(strategy="mean")
+    if family == "logistic_regression":
+        if clf:
+            from sklearn.linear_model import LogisticRegression
+
+            return LogisticRegression(
+                C=p.get("C", 1.0), class_weight=p.get("class_weight"), max_iter=300, solver="lbfgs"
+            )
+        from sklearn.linear_model import ElasticNet
+
+        return ElasticNet(
+            alpha=p.get("alpha", 1.0), l1_ratio=p.get("l1_ratio", 0.5), max_iter=2000, random_state=seed
+        )
+    if family == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+        cls = RandomForestClassifier if clf else RandomForestRegressor
+        kw = {"class_weight": p.get("class_weight")} if clf else {}
+        return cls(
+            n_estimators=p.get("n_estimators", 200),
+            max_depth=p.get("max_depth"),
+            min_samples_leaf=p.get("min_samples_leaf", 1),
+            max_features=p.get("max_features", "sqrt"),
+            n_jobs=N_JOBS,
+            random_state=seed,
+            **kw,
+        )
+    if family == "gradient_boosting":
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        cls = HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor
+        kw = {"class_weight": p.get("class_weight")} if clf else {}
+        return cls(
+            learning_rate=p.get("learning_rate", 0.1),
+            max_iter=p.get("max_iter", 100),
+            max_leaf_nodes=p.get("max_leaf_nodes", 31),
+            min_samples_leaf=p.get("min_samples_leaf", 20),
+            l2_regularization=p.get("l2_regularization", 0.0),
+            early_stopping=False,
+            random_state=seed,
+            **kw,
+        )
+    if family == "knn":
+        from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+        cls = KNeighborsClassifier if clf else KNeighborsRegressor
+        return cls(n_neighbors=p.get("n_neighbors", 5), weights=p.get("weights", "uniform"))
+    raise ModelError(f"Unknown model family {family!r}; the baseline families are {BASELINE_FAMILIES}.")
+
+
+def make_pipeline(
+    family: str,
+    params: Mapping[str, Any],
+    *,
+    task: str,
+    n_features: int,
+    seed: int = 0,
+    batch_correct: bool = False,
+) -> Pipeline:
+    """Preprocessing and model in one Pipeline (fit it on training rows only)."""
+    pre = make_preprocessor(n_features, batch_correct=batch_correct)
+    return Pipeline([*pre.steps, ("model", make_estimator(family, params, task=task, seed=seed))])
+
+
+# --------------------------------------------------------------------- search spaces
+def _space_dummy(trial: Any, info: SpaceInfo) -> dict[str, Any]:
+    return {}
+
+
+def _space_linear(trial: Any, info: SpaceInfo) -> dict[str, Any]:
+    if info.task == "classification":
+        return {
+            "C": trial.suggest_float("C", 1e-4, 1e2, log=True),
+            "class_weight": trial.suggest_categorical("class_weight", [None, "balanced"]),
+        }
+    return {
+        "alpha": trial.suggest_float("alpha", 1e-4, 1e1, log=True),
+        "l1_ratio": trial.suggest_float("l1_ratio", 0.05, 1.0),
+    }
+
+
+def _space_forest(trial: Any, info: SpaceInfo) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "n_estimators": trial.suggest_int("n_estimators", 50, 300, step=50),
+        "max_depth": trial.suggest_categorical("max_depth", [None, 4, 8, 16]),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 10),
+        "max_features": trial.suggest_categorical("max_features", ["sqrt", "log2", 0.3]),
+    }
+    if info.task == "classification":
+        p["class_weight"] = trial.suggest_categorical("class_weight", [None, "balanced"])
+    return p
+
+
+def _space_boosting(trial: Any, info: SpaceInfo) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "max_iter": trial.suggest_int("max_iter", 25, 200, step=25),
+        "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 4, 32, log=True),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 5, max(5, min(50, info.n_fit_min // 4))),
+        "l2_regularization": trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
+    }
+    if info.task == "classification":
+        p["class_weight"] = trial.suggest_categorical("class_weight", [None, "balanced"])
+    return p
+
+
+def _space_knn(trial: Any, info: SpaceInfo) -> dict[str, Any]:
+    high = max(1, min(50, info.n_fit_min - 1))
+    return {
+        "n_neighbors": trial.suggest_int("n_neighbors", 1, high, log=high > 1),
+        "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
+    }
+
+
+FAMILIES: dict[str, Family] = {
+    "dummy": Family("dummy", "Dummy (class prior / mean)", _space_dummy, has_hyperparameters=False),
+    "logistic_regression": Family(
+        "logistic_regression", "Logistic regression (L2) / elastic net", _space_linear
+    ),
+    "random_forest": Family("random_forest", "Random forest", _space_forest),
+    "gradient_boosting": Family("gradient_boosting", "Gradient boosting (histogram)", _space_boosting),
+    "knn": Family("knn", "k nearest neighbours", _space_knn),
+}

@@ -1,0 +1,206 @@
+"""Hyper-parameter search with an equal budget for every family (Tips 2 and 6).
+
+Optuna's TPE sampler (seeded) proposes ``budget`` settings per family; each is scored by
+the mean primary metric (AUPRC or R²) over the group-aware cross-validation folds of the
+training side. Preprocessing has no hyper-parameters, so it is fitted once per fold, on
+that fold's fitting rows only, and reused by every trial (the same numbers a fresh
+pipeline per trial would give, only faster).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._metrics import metric_values
+from ._models import FAMILIES, WIDE_FEATURES, SpaceInfo, make_estimator, make_preprocessor
+
+__all__ = ["TuneResult", "FoldData", "prepare_folds", "tune_family", "predict_scores", "score_primary"]
+
+Progress = Callable[[float, str], None]
+#: Cache the preprocessed folds only below this size (bytes); above, preprocess per trial.
+CACHE_BYTES = 600 * 2**20
+NO_HYPERPARAMETERS = "no hyper-parameters; 1 fit"
+
+
+@dataclass
+class FoldData:
+    fit_rows: np.ndarray
+    val_rows: np.ndarray
+    X_fit: np.ndarray | None = None
+    X_val: np.ndarray | None = None
+
+
+@dataclass
+class TuneResult:
+    family: str
+    params: dict[str, Any]
+    cv_score: float
+    fold_scores: list[float]
+    n_trials: int
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""
+    duration_s: float = 0.0
+
+
+def predict_scores(model: Any, X: Any, *, task: str, n_classes: int) -> np.ndarray:
+    """Class-probability matrix over *all* classes (a fold may miss one), or predictions."""
+    if task == "regression":
+        return np.asarray(model.predict(X), dtype=float)
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    out = np.zeros((proba.shape[0], n_classes))
+    out[:, np.asarray(model.classes_, dtype=int)] = proba
+    return out
+
+
+def score_primary(y: np.ndarray, pred: np.ndarray, *, task: str, n_classes: int, positive: int) -> float:
+    metric = "auprc" if task == "classification" else "r2"
+    classes = list(range(n_classes)) if task == "classification" else None
+    v = metric_values(y, pred, np.ones((1, len(y))), task=task, classes=classes, positive_class=positive)
+    return float(v[metric][0])
+
+
+def prepare_folds(
+    X: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], *, batch_correct: bool = False
+) -> list[FoldData]:
+    """Fit the preprocessing on each fold's fitting rows; cache the result when it fits in memory."""
+    n_out = min(X.shape[1], WIDE_FEATURES)
+    total = sum((len(f) + len(v)) * n_out * 8 for f, v in folds)
+    out = []
+    for fit, val in folds:
+        fd = FoldData(np.asarray(fit), np.asarray(val))
+        if total <= CACHE_BYTES:
+            pre = make_preprocessor(X.shape[1], batch_correct=batch_correct).fit(X[fd.fit_rows])
+            fd.X_fit, fd.X_val = pre.transform(X[fd.fit_rows]), pre.transform(X[fd.val_rows])
+        out.append(fd)
+    return out
+
+
+def _fold_arrays(X: np.ndarray, fd: FoldData, batch_correct: bool) -> tuple[np.ndarray, np.ndarray]:
+    if fd.X_fit is not None and fd.X_val is not None:
+        return fd.X_fit, fd.X_val
+    pre = make_preprocessor(X.shape[1], batch_correct=batch_correct).fit(X[fd.fit_rows])
+    return pre.transform(X[fd.fit_rows]), pre.transform(X[fd.val_rows])
+
+
+def cv_scores(
+    family: str,
+    params: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: Sequence[FoldData],
+    *,
+    task: str,
+    n_classes: int,
+    positive: int,
+    seed: int,
+    batch_correct: bool = False,
+) -> list[float]:
+    """The primary metric on each validation fold for one setting."""
+    scores = []
+    for fd in folds:
+        Xf, Xv = _fold_arrays(X, fd, batch_correct)
+        model = make_estimator(family, params, task=task, seed=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(Xf, y[fd.fit_rows])
+        pred = predict_scores(model, Xv, task=task, n_classes=n_classes)
+        scores.append(score_primary(y[fd.val_rows], pred, task=task, n_classes=n_classes, positive=positive))
+    return scores
+
+
+def tune_family(
+    family: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: Sequence[FoldData],
+    *,
+    task: str,
+    n_classes: int,
+    positive: int,
+    budget: int,
+    seed: int = 0,
+    batch_correct: bool = False,
+    progress: Progress | None = None,
+) -> TuneResult:
+    """Search ``budget`` settings of one family with seeded TPE; record every trial."""
+    t0 = time.perf_counter()
+    fam = FAMILIES[family]
+    kw = {
+        "task": task,
+        "n_classes": n_classes,
+        "positive": positive,
+        "seed": seed,
+        "batch_correct": batch_correct,
+    }
+    if not fam.has_hyperparameters:
+        scores = cv_scores(family, {}, X, y, folds, **kw)
+        value = float(np.nanmean(scores)) if np.isfinite(scores).any() else float("nan")
+        trial = {"number": 0, "params": {}, "value": value, "state": "COMPLETE", "fold_scores": scores}
+        if progress:
+            progress(1.0, f"{family}: {NO_HYPERPARAMETERS}")
+        return TuneResult(
+            family, {}, value, scores, budget, [trial], NO_HYPERPARAMETERS, time.perf_counter() - t0
+        )
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    info = SpaceInfo(
+        task=task,
+        n_features=X.shape[1],
+        n_fit_min=int(min(len(fd.fit_rows) for fd in folds)),
+        n_classes=n_classes,
+    )
+    fold_scores: dict[int, list[float]] = {}
+
+    def objective(trial: Any) -> float:
+        params = fam.space(trial, info)
+        scores = cv_scores(family, params, X, y, folds, **kw)
+        fold_scores[trial.number] = scores
+        if progress:
+            progress((trial.number + 1) / budget, f"{family}: trial {trial.number + 1} of {budget}")
+        finite = [s for s in scores if np.isfinite(s)]
+        return float(np.mean(finite)) if finite else float("nan")
+
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=budget, catch=(ValueError, ArithmeticError))
+    trials = [
+        {
+            "number": t.number,
+            "params": dict(t.params),
+            "value": t.value,
+            "state": t.state.name,
+            "fold_scores": fold_scores.get(t.number, []),
+            "duration_s": t.duration.total_seconds() if t.duration else None,
+        }
+        for t in study.trials
+    ]
+    done = [
+        t for t in study.trials if t.state.name == "COMPLETE" and t.value is not None and np.isfinite(t.value)
+    ]
+    if not done:
+        from ..errors import ModelError
+
+        raise ModelError(
+            f"Every {family} setting failed during tuning (for example, a fold without both classes). "
+            "Check the split: each CV fold needs samples of every class."
+        )
+    best = max(done, key=lambda t: t.value)
+    params = dict(best.params)
+    return TuneResult(
+        family,
+        params,
+        float(best.value),
+        fold_scores.get(best.number, []),
+        len(study.trials),
+        trials,
+        "",
+        time.perf_counter() - t0,
+    )
