@@ -23,13 +23,13 @@ def baselines_job(ctx: Any) -> dict[str, Any]:
     Parameters (``ctx.params``): ``models``, ``budget``, ``seed``, ``n_shuffles``,
     ``n_boot``, ``batch_correct``.
     """
-    from ..intake import load_dataset
-    from ..split import load_split
-
     ws = ctx.workspace
     study = ws.get_study(ctx.study_id)
     if study.dataset is None:
         raise DataFormatError("The study has no data yet: load a table on the Data page first.")
+    from ..intake import load_dataset
+    from ..split import load_split
+
     p = dict(ctx.params)
     params = {
         "models": list(p.get("models") or BASELINE_FAMILIES),

@@ -1,0 +1,133 @@
+"""Controls: label permutation that respects replicates, the shuffled-label p-value,
+no_signal (planted and near miss), the learning curve and the dummy comparison."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from deeprules_core.modeling import check_baseline_beaten, check_no_signal, learning_curve, permute_labels
+from deeprules_core.modeling._controls import permutation_kind, shuffled_label_control
+
+
+def test_group_constant_labels_are_permuted_across_groups():
+    rng = np.random.default_rng(0)
+    groups = np.repeat([f"g{i}" for i in range(30)], 3)
+    y = np.repeat(rng.integers(0, 2, 30), 3)
+    assert permutation_kind(y, groups) == "across_groups"
+    moved = False
+    for _ in range(5):
+        y2 = permute_labels(y, groups, rng)
+        per_group = {g: set(y2[groups == g]) for g in np.unique(groups)}
+        assert all(len(v) == 1 for v in per_group.values())  # replicates keep one label
+        assert Counter(y2.tolist()) == Counter(y.tolist())
+        moved |= not np.array_equal(y2, y)
+    assert moved
+
+
+def test_labels_varying_within_groups_are_permuted_within_groups():
+    rng = np.random.default_rng(1)
+    groups = np.repeat([f"g{i}" for i in range(20)], 4)
+    y = np.tile([0, 0, 1, 1], 20)  # before / after treatment in every patient
+    assert permutation_kind(y, groups) == "within_groups"
+    y2 = permute_labels(y, groups, rng)
+    for g in np.unique(groups):
+        assert sorted(y2[groups == g]) == [0, 0, 1, 1]
+    assert not np.array_equal(y2, y)
+
+
+def test_rows_are_permuted_without_groups():
+    y = np.arange(50)
+    y2 = permute_labels(y, None, np.random.default_rng(2))
+    assert sorted(y2) == list(y) and not np.array_equal(y2, y)
+
+
+def _data(signal, n=160, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    y = ((signal * X[:, 0] + rng.normal(size=n)) > 0).astype(int)
+    return X, y, np.arange(0, 120), np.arange(120, n)
+
+
+@pytest.mark.parametrize("signal,expect_small_p", [(3.0, True), (0.0, False)])
+def test_shuffled_label_control_p_value(signal, expect_small_p):
+    X, y, tr, tu = _data(signal)
+    from deeprules_core.modeling._models import make_pipeline
+    from deeprules_core.modeling._tuning import score_primary
+
+    model = make_pipeline("logistic_regression", {"C": 1.0}, task="classification", n_features=5).fit(
+        X[tr], y[tr]
+    )
+    real = score_primary(y[tu], model.predict_proba(X[tu]), task="classification", n_classes=2, positive=1)
+    ctrl = shuffled_label_control(
+        X,
+        y,
+        train_rows=tr,
+        tune_rows=tu,
+        groups=None,
+        family="logistic_regression",
+        params={"C": 1.0},
+        task="classification",
+        n_classes=2,
+        positive=1,
+        real_score=real,
+        n_shuffles=19,
+        seed=0,
+    )
+    k = sum(v >= real for v in ctrl["null"])
+    assert ctrl["p_value"] == pytest.approx((1 + k) / 20)
+    assert (ctrl["p_value"] <= 0.05) == expect_small_p
+    assert ctrl["scored_on"] == "tune side, real labels" and len(ctrl["null"]) == 19
+
+
+def _results(real, null, p):
+    return {
+        "controls": {
+            "shuffled_label": {"model": "lr", "metric": "auprc", "real": real, "null": null, "p_value": p}
+        }
+    }
+
+
+def test_no_signal_planted_and_near_miss():
+    null = list(np.linspace(0.4, 0.6, 19))
+    assert [f.code for f in check_no_signal(_results(0.55, null, 0.45))] == ["no_signal"]
+    assert check_no_signal(_results(0.61, null, 1 / 20)) == []  # beats every shuffle: p = 0.05
+    # with too few shuffles for p <= 0.05 the real score must beat every shuffled score
+    assert check_no_signal(_results(0.7, [0.5, 0.6, 0.55], 0.25)) == []
+    assert [f.code for f in check_no_signal(_results(0.58, [0.5, 0.6, 0.55], 0.5))] == ["no_signal"]
+
+
+def test_baseline_not_beaten_planted_and_near_miss():
+    r = {
+        "selected": "lr",
+        "task": "classification",
+        "models": {"lr": {"family": "logistic_regression"}, "dummy": {"family": "dummy"}},
+        "comparisons": [
+            {"a": "lr", "b": "dummy", "metric": "auprc", "diff": 0.05, "low": -0.02, "high": 0.1}
+        ],
+    }
+    assert [f.code for f in check_baseline_beaten(r)] == ["baseline_not_beaten"]
+    r["comparisons"][0]["low"] = 0.01
+    assert check_baseline_beaten(r) == []
+
+
+def test_learning_curve_is_group_aware_and_grows():
+    X, y, tr, tu = _data(3.0, n=200)
+    groups = np.repeat(np.arange(100), 2).astype(str)
+    lc = learning_curve(
+        X,
+        y,
+        train_rows=tr,
+        tune_rows=tu,
+        groups=groups,
+        family="logistic_regression",
+        params={"C": 1.0},
+        task="classification",
+        n_classes=2,
+        positive=1,
+    )
+    assert lc["n_train"] == sorted(lc["n_train"]) and lc["n_train"][-1] == len(tr)
+    assert all(n % 2 == 0 for n in lc["n_train"])  # whole individuals only
+    assert lc["tune"][-1] > 0.7
