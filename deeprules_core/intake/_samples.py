@@ -20,10 +20,14 @@ from ._provenance import Provenance
 
 __all__ = ["SampleDataset", "sample_data_dir", "list_sample_datasets", "load_sample_dataset"]
 
-#: key -> (file, title); the order is the order of the buttons
+#: key -> (file, title, short title); the order is the order of the buttons
 _SAMPLES = {
-    "breast_cancer": ("breast_cancer.csv", "Breast cancer (Wisconsin diagnostic, UCI)"),
-    "simulated_planted": ("simulated_planted.csv", "Simulated, with planted problems"),
+    "breast_cancer": ("breast_cancer.csv", "Breast cancer (Wisconsin diagnostic, UCI)", "breast cancer"),
+    "simulated_planted": (
+        "simulated_planted.csv",
+        "Simulated expression with planted problems (ground truth known)",
+        "simulated with planted problems",
+    ),
 }
 
 
@@ -31,6 +35,7 @@ _SAMPLES = {
 class SampleDataset:
     key: str
     title: str
+    short_title: str
     path: Path
     provenance: Provenance
     truth_path: Path | None = None
@@ -52,7 +57,7 @@ def sample_data_dir() -> Path:
 def _sample(key: str) -> SampleDataset:
     if key not in _SAMPLES:
         raise DataFormatError(f"There is no sample dataset {key!r}; the samples are {sorted(_SAMPLES)}.")
-    file, title = _SAMPLES[key]
+    file, title, short = _SAMPLES[key]
     path = sample_data_dir() / file
     prov_path = path.with_suffix(".provenance.json")
     if not path.exists() or not prov_path.exists():
@@ -62,7 +67,7 @@ def _sample(key: str) -> SampleDataset:
         )
     prov = Provenance.from_dict(json.loads(prov_path.read_text(encoding="utf-8")))
     truth = path.with_suffix(".truth.json")
-    return SampleDataset(key, title, path, prov, truth if truth.exists() else None)
+    return SampleDataset(key, title, short, path, prov, truth if truth.exists() else None)
 
 
 def list_sample_datasets() -> list[SampleDataset]:
