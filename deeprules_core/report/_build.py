@@ -1,0 +1,198 @@
+"""Gather a study's facts from a workspace (or from loose parts) and write the PDF.
+
+Other steps may not have landed, or may not have been run for this study: every
+import of another area is guarded, and what is absent is reported as not done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import DeepRulesError
+from ..findings import Finding
+from ..store import Workspace
+from ..study import Study
+from ._facts import ReportFacts, gather_facts, summarise_split
+from ._pdf import build_pdf
+
+__all__ = [
+    "load_results",
+    "load_findings",
+    "load_table",
+    "load_split_summary",
+    "load_provenance",
+    "facts_from_workspace",
+    "build_report",
+    "report_from_parts",
+]
+
+#: Result artifacts, most complete first: "final" has the test-set metrics.
+RESULT_NAMES = ("final", "baselines")
+
+
+def _merge_deep(results: dict[str, Any] | None, deep: Any) -> dict[str, Any] | None:
+    if not isinstance(deep, Mapping):
+        return results
+    out = dict(results or {})
+    models = dict(out.get("models") or {})
+    if "models" in deep:  # a whole results dict
+        for k, v in deep["models"].items():
+            models.setdefault(k, v)
+        for k, v in deep.items():
+            if k != "models":
+                out.setdefault(k, v)
+    elif "metrics" in deep:  # one entry for results["models"]
+        name = str(deep.get("name") or deep.get("family") or "deep")
+        models.setdefault(name, {**deep, "kind": deep.get("kind", "deep")})
+    out["models"] = models
+    return out
+
+
+def load_results(ws: Workspace, study: Study) -> dict[str, Any] | None:
+    """The study's results dict: the final one if the test set was used, merged with deep."""
+    results = None
+    for name in RESULT_NAMES:
+        got = ws.get_json(study.id, "results", name)
+        if isinstance(got, Mapping):
+            results = dict(got)
+            break
+    return _merge_deep(results, ws.get_json(study.id, "results", "deep"))
+
+
+def load_findings(ws: Workspace, study: Study) -> list[Finding] | None:
+    """Every stored finding of the study (latest artifact per name); None if none stored."""
+    arts = ws.list_artifacts(study.id, "findings")
+    if not arts:
+        return None
+    latest: dict[str, dict[str, Any]] = {}
+    for art in arts:
+        latest[art["name"]] = art
+    out: list[Finding] = []
+    for art in latest.values():
+        data = json.loads(ws.get_blob(art["sha256"]))
+        items = data.get("findings", []) if isinstance(data, Mapping) else data
+        out += [Finding.from_dict(f) for f in items or [] if isinstance(f, Mapping)]
+    return out
+
+
+def load_table(ws: Workspace, study: Study) -> Any:
+    """The study's table, or None when it cannot be loaded (intake missing, no data)."""
+    if study.dataset is None:
+        return None
+    try:
+        from ..intake import load_dataset
+    except ImportError:
+        return None
+    try:
+        return load_dataset(ws, study.dataset.dataset_id)
+    except DeepRulesError:
+        return None
+
+
+def load_split_summary(ws: Workspace, study: Study, df: Any = None) -> dict[str, Any] | None:
+    """Sizes per side and class of the study's split, or None when there is none."""
+    try:
+        from ..split import load_split  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        split = load_split(ws, study)
+    except DeepRulesError:
+        return None
+    if split is None:
+        return None
+    return summarise_split(df, study.roles, split)
+
+
+def load_provenance(ws: Workspace, study: Study) -> Any:
+    """The provenance record of the study's dataset, or None."""
+    if study.dataset is None:
+        return None
+    try:
+        from ..intake import get_provenance  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        return get_provenance(ws, study.dataset.dataset_id)
+    except DeepRulesError:
+        return None
+
+
+def _interpret(ws: Workspace, study: Study) -> Mapping[str, Any] | None:
+    got = ws.get_json(study.id, "results", "interpret")
+    return got if isinstance(got, Mapping) else None
+
+
+def facts_from_workspace(
+    ws: Workspace,
+    study: Study,
+    *,
+    findings: Iterable[Finding] | None = None,
+    results: Mapping[str, Any] | None = None,
+) -> ReportFacts:
+    """Every fact about ``study`` that the workspace holds."""
+    df = load_table(ws, study)
+    return gather_facts(
+        study,
+        findings=list(findings) if findings is not None else load_findings(ws, study),
+        results=results if results is not None else load_results(ws, study),
+        split_summary=load_split_summary(ws, study, df),
+        provenance=load_provenance(ws, study),
+        df=df,
+        interpret=_interpret(ws, study),
+        test_uses=ws.test_uses(study.id),
+    )
+
+
+def build_report(
+    ws: Workspace,
+    study: Study,
+    *,
+    out_pdf: str | Path,
+    findings: Iterable[Finding] | None = None,
+    results: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the methods-checklist PDF of a study in a workspace.
+
+    Steps that were not run appear as "not done"; nothing is required.
+    """
+    return build_pdf(facts_from_workspace(ws, study, findings=findings, results=results), out_pdf)
+
+
+def report_from_parts(
+    study: Study,
+    *,
+    findings: Iterable[Finding] | None,
+    results: Mapping[str, Any] | None,
+    out_pdf: str | Path,
+    split_summary: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | Any | None = None,
+    dataset: Mapping[str, Any] | None = None,
+    workspace: Workspace | None = None,
+) -> Path:
+    """Write the PDF from loose parts (the headless ``run`` and ``audit --pdf``).
+
+    ``audit`` has only findings and the dataset description; that is enough. With a
+    ``workspace``, what it holds (table, split, provenance, test-set log) fills the gaps.
+    """
+    df, ws_split, test_uses = None, None, ()
+    if workspace is not None:
+        df = load_table(workspace, study)
+        ws_split = load_split_summary(workspace, study, df)
+        provenance = provenance if provenance is not None else load_provenance(workspace, study)
+        test_uses = tuple(workspace.test_uses(study.id))
+    merged = {**dict(split_summary or {}), **dict(ws_split or {})} or None
+    facts = gather_facts(
+        study,
+        findings=list(findings) if findings is not None else None,
+        results=results,
+        split_summary=merged,
+        provenance=provenance,
+        dataset=dataset,
+        df=df,
+        test_uses=test_uses,
+    )
+    return build_pdf(facts, out_pdf)

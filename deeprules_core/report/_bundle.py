@@ -1,0 +1,230 @@
+"""The reproducibility bundle: one zip that re-runs the study headless.
+
+Contents::
+
+    study.yaml       the study file (DESIGN.md format), data pointing inside the bundle
+    data/<sha>.<ext> the exact bytes of the dataset (its sha256 is the one in the report)
+    split.csv        the sample assignment (id, split, fold)
+    results.json     the results dict (metrics with intervals, controls, search log)
+    findings.json    {"dataset": {...}, "findings": [...]}
+    versions.json    package versions now and as recorded by each step
+    README.md        how to re-run and check
+    SHA256SUMS       checksums of every other file (``sha256sum -c SHA256SUMS``)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from ..errors import StoreError
+from ..findings import to_jsonable
+from ..store import Workspace
+from ..study import Study, package_versions, utcnow
+from ._build import load_findings, load_provenance, load_results
+from ._facts import PROVENANCE_KEYS
+
+__all__ = ["export_bundle", "bundle_study_dict", "verify_bundle", "BUNDLE_FILES"]
+
+BUNDLE_FILES = (
+    "study.yaml",
+    "split.csv",
+    "results.json",
+    "findings.json",
+    "versions.json",
+    "README.md",
+    "SHA256SUMS",
+)
+#: Keys the study file accepts inside ``split`` (deeprules_core.studyfile.SPLIT_KEYS).
+SPLIT_KEYS = ("strategy", "test_fraction", "tune_fraction", "seed", "n_folds", "holdout_batch")
+KNOWN_MODELS = ("dummy", "logistic_regression", "random_forest", "gradient_boosting", "knn", "mlp", "cnn")
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet", ".h5ad")
+
+
+def _split_obj(ws: Workspace, study: Study) -> Any:
+    try:
+        from ..split import load_split  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return load_split(ws, study)
+
+
+def _split_section(study: Study, split: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    rec = study.step("split")
+    if rec is not None:
+        params.update(rec.params)
+        if rec.seed is not None:
+            params.setdefault("seed", rec.seed)
+    if split is not None:
+        params.update(dict(split.params))
+        params["strategy"] = split.strategy
+        params["seed"] = int(split.seed)
+    params.setdefault("strategy", "auto")
+    return {k: to_jsonable(params[k]) for k in SPLIT_KEYS if k in params and params[k] is not None}
+
+
+def _models_section(study: Study, results: Mapping[str, Any] | None) -> list[str]:
+    names: list[str] = []
+    for step in ("baselines", "deep_learning", "deep", "run"):
+        rec = study.step(step)
+        if rec is not None:
+            names += [str(m) for m in rec.params.get("models", []) or []]
+    for name, m in ((results or {}).get("models") or {}).items():
+        names.append(str(name))
+        if isinstance(m, Mapping):
+            names.append(str(m.get("family", "")))
+    return [m for m in dict.fromkeys(names) if m in KNOWN_MODELS]
+
+
+def bundle_study_dict(
+    study: Study,
+    *,
+    data: str,
+    results: Mapping[str, Any] | None = None,
+    split: Any = None,
+    provenance: Any = None,
+) -> dict[str, Any]:
+    """The study file (DESIGN.md format) that re-runs ``study``."""
+    r = study.roles
+    roles = {k: v for k, v in r.to_dict().items() if v not in (None, [], (), "")}
+    out: dict[str, Any] = {
+        "name": study.name,
+        "data": data,
+        "roles": roles,
+        "split": _split_section(study, split),
+    }
+    models = _models_section(study, results)
+    if models:
+        out["models"] = models
+    base = study.step("baselines")
+    res = dict(results or {})
+    budget = res.get("budget") or (base.params.get("budget") if base else None)
+    if budget:
+        out["budget"] = int(budget)
+    seed = res.get("seed", base.seed if base else None)
+    if seed is not None:
+        out["seed"] = int(seed)
+    null = ((res.get("controls") or {}).get("shuffled_label") or {}).get("null")
+    for key in ("n_shuffles", "n_boot", "n_seeds", "max_epochs"):
+        for rec in (base, study.step("deep_learning"), study.step("deep")):
+            if rec is not None and isinstance(rec.params.get(key), int):
+                out.setdefault(key, int(rec.params[key]))
+    if "n_shuffles" not in out and isinstance(null, list):
+        out["n_shuffles"] = len(null)
+    out["design"] = {k: v for k, v in study.to_dict()["design"].items()}
+    if provenance is not None:
+        prov = (
+            provenance
+            if isinstance(provenance, Mapping)
+            else {k: getattr(provenance, k, None) for k in PROVENANCE_KEYS}
+        )
+        prov = {k: to_jsonable(prov[k]) for k in PROVENANCE_KEYS if prov.get(k) not in (None, "")}
+        if prov:
+            out["provenance"] = prov
+    return out
+
+
+def _readme(study: Study, data_name: str | None, sums: Mapping[str, str]) -> str:
+    data_line = (
+        f"- `{data_name}`: the exact bytes of the dataset (sha256 `{sums.get(data_name, '')}`).\n"
+        if data_name
+        else "- the dataset is not inside this bundle: `data:` in study.yaml names where it was.\n"
+    )
+    return f"""# Reproducibility bundle: {study.name}
+
+Exported by deeprules on {utcnow()} from study `{study.id}`.
+
+## Contents
+- `study.yaml`: the study file (data, roles, split, models, budget, seeds, design).
+{data_line}- `split.csv`: which sample went to train / tune / test (and which CV fold).
+- `results.json`: every model's parameters, seed, search log, metrics with 95% intervals, controls.
+- `findings.json`: every finding of the checks, with its evidence.
+- `versions.json`: package versions at export and as recorded by each step.
+- `SHA256SUMS`: checksums of the files above.
+
+## Check the files
+    sha256sum -c SHA256SUMS
+
+## Re-run the study (CPU, same seeds, same numbers)
+    pip install -r requirements.txt   # the deeprules version in versions.json
+    python -m deeprules_core run study.yaml --out rerun
+
+Then compare `rerun/results.json` with `results.json` and `rerun/split.csv` with `split.csv`
+(the split's sha256 is also in results.json as `split_sha256`). Differences in the last digits
+can come from other package versions; compare versions.json first.
+"""
+
+
+def export_bundle(
+    ws: Workspace, study: Study, out_zip: str | Path, *, data_path_in_bundle: bool = True
+) -> Path:
+    """Write the reproducibility bundle of ``study`` to ``out_zip``; return the path.
+
+    ``data_path_in_bundle=True`` copies the exact data bytes into ``data/`` and points the
+    study file there; ``False`` leaves the data out and points to its place in the store.
+    """
+    out = Path(out_zip)
+    results = load_results(ws, study)
+    findings = load_findings(ws, study) or []
+    split = _split_obj(ws, study)
+    provenance = load_provenance(ws, study)
+    files: dict[str, bytes] = {}
+    data_name = None
+    ds = study.dataset
+    if ds is not None:
+        suffix = PurePosixPath(ds.name).suffix.lower()
+        suffix = suffix if suffix in DATA_SUFFIXES else ".csv"
+        if data_path_in_bundle:
+            try:
+                files[data_name := f"data/{ds.sha256[:16]}{suffix}"] = ws.get_blob(ds.sha256)
+            except StoreError as exc:
+                raise StoreError(
+                    f"The data of {study.name!r} ({ds.name}) is not in this workspace's store, so the "
+                    "bundle cannot carry it. Load the file again on the Data page, or export without data."
+                ) from exc
+            data_ref = data_name
+        else:
+            data_ref = str(ws.blob_path(ds.sha256))
+    else:
+        data_ref = "DATA_FILE_NOT_LOADED.csv"
+    study_dict = bundle_study_dict(study, data=data_ref, results=results, split=split, provenance=provenance)
+    files["study.yaml"] = yaml.safe_dump(study_dict, sort_keys=False, allow_unicode=True).encode("utf-8")
+    if split is not None:
+        files["split.csv"] = split.to_csv().encode("utf-8")
+    files["results.json"] = json.dumps(to_jsonable(results or {}), indent=2, allow_nan=False).encode("utf-8")
+    dataset = {"name": ds.name, "sha256": ds.sha256, "dataset_id": ds.dataset_id} if ds else {}
+    files["findings.json"] = json.dumps(
+        {"dataset": dataset, "findings": [f.to_dict() for f in findings]}, indent=2, allow_nan=False
+    ).encode("utf-8")
+    versions = {"export": package_versions(), "steps": {rec.step: dict(rec.versions) for rec in study.steps}}
+    if results and results.get("versions"):
+        versions["results"] = dict(results["versions"])
+    files["versions.json"] = json.dumps(to_jsonable(versions), indent=2).encode("utf-8")
+    sums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    files["README.md"] = _readme(study, data_name, sums).encode("utf-8")
+    sums["README.md"] = hashlib.sha256(files["README.md"]).hexdigest()
+    files["SHA256SUMS"] = "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    ws.log(study.id, "export_bundle", {"files": sorted(files), "sha256": sums})
+    return out
+
+
+def verify_bundle(path: str | Path) -> dict[str, bool]:
+    """Check every file of a bundle against its SHA256SUMS; ``{name: ok}``."""
+    with zipfile.ZipFile(path) as zf:
+        sums = zf.read("SHA256SUMS").decode("utf-8")
+        out = {}
+        for line in sums.splitlines():
+            digest, name = line.split("  ", 1)
+            out[name] = hashlib.sha256(zf.read(name)).hexdigest() == digest
+    return out

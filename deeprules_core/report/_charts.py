@@ -1,0 +1,232 @@
+"""Charts for the PDF, drawn with matplotlib's Agg renderer into PNG bytes (offline).
+
+Each function takes plain facts and returns PNG bytes, or ``None`` when there is
+nothing to draw. ``matplotlib.figure.Figure`` is used directly (no pyplot), so nothing
+global is switched and the functions are safe in a web server's threads.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._facts import ModelFacts, ReportFacts, SplitFacts, metric_name
+
+__all__ = [
+    "class_balance_png",
+    "pca_png",
+    "split_png",
+    "metrics_png",
+    "shuffled_null_png",
+    "learning_curve_png",
+    "chart_png",
+]
+
+WIDTH_IN, HEIGHT_IN, DPI = 6.4, 2.8, 120
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+MAX_CLASSES_DRAWN = 12
+
+
+def _figure(width: float = WIDTH_IN, height: float = HEIGHT_IN) -> Any:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def _style(ax: Any) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    ax.title.set_fontsize(9)
+
+
+def class_balance_png(counts: Mapping[str, int]) -> bytes | None:
+    """Samples per class, as horizontal bars with the counts written on them."""
+    if not counts:
+        return None
+    items = list(counts.items())[:MAX_CLASSES_DRAWN]
+    fig = _figure(height=max(1.4, 0.35 * len(items) + 0.8))
+    ax = fig.add_subplot()
+    names = [str(k) for k, _ in items]
+    vals = [int(v) for _, v in items]
+    ax.barh(names, vals, color=PALETTE[0])
+    for i, v in enumerate(vals):
+        ax.text(v, i, f" {v}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("samples", fontsize=8)
+    ax.set_title("Samples per class")
+    _style(ax)
+    return _png(fig)
+
+
+def _scatter(ax: Any, x: np.ndarray, y: np.ndarray, labels: Sequence[str], title: str) -> None:
+    levels = list(dict.fromkeys(labels))
+    for i, lev in enumerate(levels[:MAX_CLASSES_DRAWN]):
+        mask = np.array([lab == lev for lab in labels])
+        ax.scatter(x[mask], y[mask], s=6, alpha=0.7, color=PALETTE[i % len(PALETTE)], label=str(lev)[:20])
+    ax.legend(fontsize=6, markerscale=2, frameon=False, loc="best")
+    ax.set_title(title)
+    _style(ax)
+
+
+def pca_png(pca: Mapping[str, Any] | None) -> bytes | None:
+    """PC1 vs PC2, coloured by label (and, beside it, by the first batch column)."""
+    if not pca or not pca.get("x"):
+        return None
+    x, y = np.asarray(pca["x"], dtype=float), np.asarray(pca["y"], dtype=float)
+    ev = pca.get("explained") or [float("nan")] * 2
+    panels = [("label", "coloured by label")]
+    if pca.get("batch"):
+        panels.append(("batch", f"coloured by {pca.get('batch_name') or 'batch'}"))
+    fig = _figure(height=3.0)
+    for i, (key, title) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        _scatter(ax, x, y, pca.get(key) or ["all"] * len(x), f"PCA {title}")
+        ax.set_xlabel(f"PC1 ({100 * ev[0]:.0f}%)", fontsize=8)
+        ax.set_ylabel(f"PC2 ({100 * ev[1]:.0f}%)", fontsize=8)
+    return _png(fig)
+
+
+def split_png(split: SplitFacts | None) -> bytes | None:
+    """Samples per side of the split, stacked by class."""
+    if split is None or not split.sizes:
+        return None
+    sides = list(split.sizes)
+    fig = _figure(height=2.2)
+    ax = fig.add_subplot()
+    if split.class_counts:
+        classes = list(dict.fromkeys(c for cc in split.class_counts.values() for c in cc))[:MAX_CLASSES_DRAWN]
+        left = np.zeros(len(sides))
+        for i, c in enumerate(classes):
+            vals = np.array([split.class_counts.get(s, {}).get(c, 0) for s in sides], dtype=float)
+            ax.barh(sides, vals, left=left, color=PALETTE[i % len(PALETTE)], label=str(c)[:20])
+            left += vals
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    else:
+        ax.barh(sides, [split.sizes[s] for s in sides], color=PALETTE[0])
+    for i, s in enumerate(sides):
+        ax.text(split.sizes[s], i, f" {split.sizes[s]}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("samples", fontsize=8)
+    ax.set_title(f"Split composition ({split.strategy})")
+    _style(ax)
+    return _png(fig)
+
+
+def metrics_png(models: Sequence[ModelFacts], metric: str | None) -> bytes | None:
+    """The primary metric of every model with its 95% interval, tuning and test side."""
+    if not models or not metric:
+        return None
+    rows = []
+    for m in models:
+        for side, offset in (("tune", -0.15), ("test", 0.15)):
+            entry = (m.metrics.get(side) or {}).get(metric)
+            if entry and entry.get("value") is not None:
+                rows.append((m.name, side, offset, entry))
+    if not rows:
+        return None
+    names = list(dict.fromkeys(m.name for m in models))
+    fig = _figure(height=max(1.6, 0.4 * len(names) + 0.9))
+    ax = fig.add_subplot()
+    for side, color in (("tune", PALETTE[0]), ("test", PALETTE[3])):
+        pts = [r for r in rows if r[1] == side]
+        if not pts:
+            continue
+        ys = [names.index(r[0]) + r[2] for r in pts]
+        vals = np.array([r[3]["value"] for r in pts], dtype=float)
+        lo = np.array([r[3].get("low", r[3]["value"]) for r in pts], dtype=float)
+        hi = np.array([r[3].get("high", r[3]["value"]) for r in pts], dtype=float)
+        err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
+        ax.errorbar(vals, ys, xerr=err, fmt="o", ms=4, capsize=3, color=color, label=side)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{metric_name(metric)} (95% CI)", fontsize=8)
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(f"{metric_name(metric)} per model")
+    _style(ax)
+    return _png(fig)
+
+
+def shuffled_null_png(control: Mapping[str, Any] | None) -> bytes | None:
+    """The shuffled-label null distribution with the real score marked."""
+    if not control or not control.get("null"):
+        return None
+    null = np.array([v for v in control["null"] if v is not None], dtype=float)
+    if null.size == 0 or control.get("real") is None:
+        return None
+    fig = _figure(height=2.3)
+    ax = fig.add_subplot()
+    ax.hist(null, bins=min(20, max(5, null.size // 2)), color="#bbbbbb", label="shuffled labels")
+    ax.axvline(float(control["real"]), color=PALETTE[3], lw=2, label="real labels")
+    ax.set_xlabel(metric_name(str(control.get("metric", "score"))), fontsize=8)
+    ax.set_ylabel("shuffles", fontsize=8)
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(f"Shuffled-label control ({control.get('model', '')})")
+    _style(ax)
+    return _png(fig)
+
+
+_X_KEYS = ("epoch", "epochs", "train_sizes", "sizes", "n_train", "x")
+
+
+def learning_curve_png(curve: Mapping[str, Any] | None, title: str = "Learning curve") -> bytes | None:
+    """Every numeric series of a learning-curve record against epochs (or training size)."""
+    if not curve or not isinstance(curve, Mapping):
+        return None
+    xkey = next((k for k in _X_KEYS if isinstance(curve.get(k), Sequence)), None)
+    series = {
+        k: np.asarray(v, dtype=float)
+        for k, v in curve.items()
+        if k != xkey
+        and isinstance(v, Sequence)
+        and not isinstance(v, str)
+        and len(v) > 1
+        and all(isinstance(e, int | float) or e is None for e in v)
+    }
+    if not series:
+        return None
+    fig = _figure(height=2.4)
+    ax = fig.add_subplot()
+    for i, (k, v) in enumerate(series.items()):
+        x = np.asarray(curve[xkey], dtype=float)[: len(v)] if xkey else np.arange(1, len(v) + 1)
+        ax.plot(x, v[: len(x)], color=PALETTE[i % len(PALETTE)], label=k.replace("_", " "), lw=1.5)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel((xkey or "epoch").replace("_", " "), fontsize=8)
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(title)
+    _style(ax)
+    return _png(fig)
+
+
+def chart_png(name: str, facts: ReportFacts) -> bytes | None:
+    """The named chart (``class_balance``, ``pca``, ``split``, ``metrics``,
+    ``shuffled_null``, ``learning_curve``) for a study, or None when it cannot be drawn."""
+    if name == "class_balance":
+        return class_balance_png(facts.class_counts)
+    if name == "pca":
+        return pca_png(facts.pca)
+    if name == "split":
+        return split_png(facts.split)
+    if name == "metrics":
+        return metrics_png(facts.models, facts.primary_metric)
+    if name == "shuffled_null":
+        return shuffled_null_png(facts.controls.get("shuffled_label"))
+    if name == "learning_curve":
+        for m in facts.deep_models:
+            png = learning_curve_png(m.learning_curve, f"Learning curve: {m.name}")
+            if png:
+                return png
+        return None
+    raise ValueError(f"Unknown chart {name!r}.")

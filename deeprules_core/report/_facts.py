@@ -1,0 +1,469 @@
+"""Every fact the report states, gathered once into one typed object.
+
+The PDF, the checklists, the tip statuses and the methods paragraph all read the same
+:class:`ReportFacts`, so a number printed in one place is the number printed in every
+other. Facts come from the :class:`~deeprules_core.study.Study` record (design, roles,
+step records, acknowledgements), the findings, the results dict of the modelling steps,
+the split summary and the dataset provenance. Anything missing stays ``None`` / empty
+and the report says "not done" or "to be completed by the authors".
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..findings import Finding, sort_findings, to_jsonable
+from ..study import Study, package_versions, utcnow
+
+__all__ = [
+    "DatasetFacts",
+    "SplitFacts",
+    "ModelFacts",
+    "ReportFacts",
+    "gather_facts",
+    "summarise_split",
+    "pca_summary",
+    "STEP_ALIASES",
+    "fmt_num",
+    "fmt_ci",
+    "fmt_p",
+    "metric_name",
+]
+
+#: Step names as the steps record them (several spellings are accepted).
+STEP_ALIASES: dict[str, tuple[str, ...]] = {
+    "checks": ("checks", "audit"),
+    "confounds": ("confounds", "audit"),
+    "split": ("split",),
+    "baselines": ("baselines",),
+    "deep": ("deep_learning", "deep"),
+    "evaluate": ("evaluate",),
+    "interpret": ("interpret",),
+    "privacy": ("privacy",),
+    "run": ("run",),
+}
+#: PCA points drawn in the report; more are subsampled (a chart, not an analysis).
+MAX_PCA_POINTS = 2000
+PROVENANCE_KEYS = ("source", "version", "download_date", "licence", "description", "entered_by")
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """One dataset: what it is, where it came from, the hash of its exact bytes."""
+
+    name: str
+    sha256: str
+    dataset_id: str = ""
+    rows: int | None = None
+    columns: int | None = None
+    n_features: int | None = None
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SplitFacts:
+    """The train / tune / test assignment, its sizes and what the leakage audit saw."""
+
+    strategy: str
+    seed: int | None
+    sha256: str
+    sizes: Mapping[str, int]
+    class_counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    groups: Mapping[str, int] = field(default_factory=dict)
+    group_overlap: int | None = None
+    n_folds: int = 0
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """One fitted model family from the results dict."""
+
+    name: str
+    family: str
+    kind: str  # "baseline" | "deep"
+    params: Mapping[str, Any]
+    seed: int | None
+    n_trials: int
+    cv_score: float | None
+    metrics: Mapping[str, Mapping[str, Mapping[str, float]] | None]
+    duration_s: float | None = None
+    n_seeds: int = 1
+    learning_curve: Mapping[str, Any] | None = None
+    n_params: int | None = None
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """Everything the report says, in one place."""
+
+    study: Study
+    generated_at: str
+    datasets: tuple[DatasetFacts, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    checks_run: bool = False
+    confounds_run: bool = False
+    task: str = "classification"
+    label: str | None = None
+    classes: tuple[str, ...] = ()
+    positive_class: str | None = None
+    class_counts: Mapping[str, int] = field(default_factory=dict)
+    split: SplitFacts | None = None
+    models: tuple[ModelFacts, ...] = ()
+    primary_metric: str | None = None
+    selected: str | None = None
+    budget: int | None = None
+    seed: int | None = None
+    comparisons: tuple[Mapping[str, Any], ...] = ()
+    controls: Mapping[str, Any] = field(default_factory=dict)
+    interpret: Mapping[str, Any] = field(default_factory=dict)
+    pca: Mapping[str, Any] | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)
+    hardware: Mapping[str, str] = field(default_factory=dict)
+    seeds: Mapping[str, int] = field(default_factory=dict)
+    test_uses: tuple[Mapping[str, Any], ...] = ()
+
+    # ---- derived views -------------------------------------------------------
+    @property
+    def dataset(self) -> DatasetFacts | None:
+        return self.datasets[-1] if self.datasets else None
+
+    @property
+    def has_results(self) -> bool:
+        return bool(self.models)
+
+    def step(self, key: str) -> Any:
+        """The latest step record under any of the names of ``key`` (STEP_ALIASES)."""
+        for name in STEP_ALIASES.get(key, (key,)):
+            rec = self.study.step(name)
+            if rec is not None:
+                return rec
+        return None
+
+    def model(self, name: str | None) -> ModelFacts | None:
+        return next((m for m in self.models if m.name == name), None)
+
+    @property
+    def baselines(self) -> tuple[ModelFacts, ...]:
+        return tuple(m for m in self.models if m.kind != "deep")
+
+    @property
+    def deep_models(self) -> tuple[ModelFacts, ...]:
+        return tuple(m for m in self.models if m.kind == "deep")
+
+    def findings_for_tip(self, tip: int) -> list[Finding]:
+        return [f for f in self.findings if f.tip == tip]
+
+
+# --------------------------------------------------------------------------- helpers
+def _f(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+def _models(results: Mapping[str, Any]) -> tuple[ModelFacts, ...]:
+    out = []
+    for name, m in (results.get("models") or {}).items():
+        if not isinstance(m, Mapping):
+            continue
+        metrics = m.get("metrics") or {}
+        seeds = m.get("seeds")
+        n_seeds = len(seeds) if isinstance(seeds, Sequence | Mapping) and seeds else 1
+        trials = m.get("trials") or []
+        out.append(
+            ModelFacts(
+                name=str(name),
+                family=str(m.get("family") or name),
+                kind=str(m.get("kind") or "baseline"),
+                params=dict(m.get("params") or {}),
+                seed=m.get("seed"),
+                n_trials=int(m.get("n_trials") or len(trials) or 0),
+                cv_score=_f(m.get("cv_score")),
+                metrics={s: metrics.get(s) for s in ("train", "tune", "test")},
+                duration_s=_f(m.get("duration_s")),
+                n_seeds=n_seeds,
+                learning_curve=m.get("learning_curve") or (m.get("curves") or {}).get("learning_curve"),
+                n_params=m.get("n_params") if isinstance(m.get("n_params"), int) else None,
+            )
+        )
+    return tuple(out)
+
+
+def summarise_split(df: pd.DataFrame | None, roles: Any, split: Any) -> dict[str, Any]:
+    """Sizes per side and class, groups per side and group overlap of a ``Split``."""
+    sizes = split.sizes()
+    out: dict[str, Any] = {
+        "strategy": split.strategy,
+        "seed": split.seed,
+        "sha256": split.sha256,
+        "sizes": sizes,
+        "n_folds": split.n_folds,
+        "params": dict(split.params),
+    }
+    if df is None or len(df) != len(split.assignment):
+        return out
+    sides = split.assignment["split"].to_numpy()
+    if roles.label and roles.label in df and roles.task == "classification":
+        lab = df[roles.label].astype(str).to_numpy()
+        out["class_counts"] = {
+            s: {str(k): int(v) for k, v in pd.Series(lab[sides == s]).value_counts().sort_index().items()}
+            for s in sizes
+        }
+    if roles.group and roles.group in df:
+        g = df[roles.group].astype(str).to_numpy()
+        sets = {s: set(g[sides == s]) for s in sizes}
+        out["groups"] = {s: len(v) for s, v in sets.items()}
+        names = list(sets)
+        overlap: set[str] = set()
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                overlap |= sets[a] & sets[b]
+        out["group_overlap"] = len(overlap)
+    return out
+
+
+def _split_facts(summary: Mapping[str, Any] | None) -> SplitFacts | None:
+    if not summary:
+        return None
+    sizes = summary.get("sizes") or {s: summary[s] for s in ("train", "tune", "test") if s in summary}
+    return SplitFacts(
+        strategy=str(summary.get("strategy", "unknown")),
+        seed=summary.get("seed"),
+        sha256=str(summary.get("sha256", "")),
+        sizes={str(k): int(v) for k, v in sizes.items()},
+        class_counts={
+            str(s): {str(k): int(v) for k, v in c.items()}
+            for s, c in (summary.get("class_counts") or {}).items()
+        },
+        groups={str(k): int(v) for k, v in (summary.get("groups") or {}).items()},
+        group_overlap=summary.get("group_overlap"),
+        n_folds=int(summary.get("n_folds") or 0),
+        params=dict(summary.get("params") or {}),
+    )
+
+
+def pca_summary(df: pd.DataFrame, roles: Any, *, seed: int = 0) -> dict[str, Any] | None:
+    """First two principal components of the standardised features, for the chart."""
+    cols = roles.feature_columns(df)
+    if len(cols) < 2 or len(df) < 3:
+        return None
+    X = df[cols].to_numpy(dtype=float)
+    keep = np.arange(len(X))
+    if len(X) > MAX_PCA_POINTS:
+        keep = np.sort(np.random.default_rng(seed).choice(len(X), MAX_PCA_POINTS, replace=False))
+        X = X[keep]
+    col_mean = np.nanmean(X, axis=0)
+    X = np.where(np.isnan(X), col_mean, X)
+    X = np.nan_to_num(X - X.mean(axis=0))
+    sd = X.std(axis=0)
+    X = X[:, sd > 0] / sd[sd > 0]
+    if X.shape[1] < 2:
+        return None
+    u, s, _ = np.linalg.svd(X, full_matrices=False)
+    var = s**2 / max(float((s**2).sum()), 1e-300)
+    sub = df.iloc[keep]
+    return {
+        "x": (u[:, 0] * s[0]).tolist(),
+        "y": (u[:, 1] * s[1]).tolist(),
+        "explained": [float(var[0]), float(var[1])],
+        "label": sub[roles.label].astype(str).tolist() if roles.label in df else None,
+        "batch": sub[roles.batch[0]].astype(str).tolist() if roles.batch and roles.batch[0] in df else None,
+        "batch_name": roles.batch[0] if roles.batch else None,
+    }
+
+
+def _hardware(study: Study) -> dict[str, str]:
+    recorded = [rec.versions["platform"] for rec in study.steps if rec.versions.get("platform")]
+    hw = {
+        "platform": recorded[-1] if recorded else platform.platform(),
+        "platform recorded by": "the steps" if recorded else "the report (no step recorded one)",
+        "machine": platform.machine(),
+        "cpu_count": str(os.cpu_count() or "unknown"),
+    }
+    for rec in study.steps:
+        for source in (rec.params, rec.summary, rec.versions):
+            for key in ("device", "gpu", "cuda_device", "accelerator"):
+                if source.get(key):
+                    hw["gpu" if key != "device" else "device"] = str(source[key])
+    return hw
+
+
+def _class_counts(df: pd.DataFrame | None, roles: Any, split: SplitFacts | None) -> dict[str, int]:
+    if df is not None and roles.label in df and roles.task == "classification":
+        vc = df[roles.label].astype(str).value_counts().sort_index()
+        return {str(k): int(v) for k, v in vc.items()}
+    if split and split.class_counts:
+        total: dict[str, int] = {}
+        for counts in split.class_counts.values():
+            for k, v in counts.items():
+                total[k] = total.get(k, 0) + v
+        return dict(sorted(total.items()))
+    return {}
+
+
+def _dataset_facts(
+    study: Study, dataset: Mapping[str, Any] | None, provenance: Mapping[str, Any] | None
+) -> tuple[DatasetFacts, ...]:
+    prov = {k: str(v) for k, v in (provenance or {}).items() if k in PROVENANCE_KEYS and v not in (None, "")}
+    out = []
+    for ref in study.datasets:
+        last = ref is study.datasets[-1]
+        d = dataset if (last and dataset) else {}
+        out.append(
+            DatasetFacts(
+                name=ref.name,
+                sha256=ref.sha256,
+                dataset_id=ref.dataset_id,
+                rows=d.get("rows"),
+                columns=d.get("columns"),
+                n_features=d.get("n_features"),
+                provenance=prov if last else {},
+            )
+        )
+    if not out and dataset:
+        out.append(
+            DatasetFacts(
+                name=str(dataset.get("name", "dataset")),
+                sha256=str(dataset.get("sha256", "")),
+                rows=dataset.get("rows"),
+                columns=dataset.get("columns"),
+                n_features=dataset.get("n_features"),
+                provenance=prov,
+            )
+        )
+    return tuple(out)
+
+
+def gather_facts(
+    study: Study,
+    *,
+    findings: Iterable[Finding] | None = None,
+    results: Mapping[str, Any] | None = None,
+    split_summary: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | Any | None = None,
+    dataset: Mapping[str, Any] | None = None,
+    df: pd.DataFrame | None = None,
+    interpret: Mapping[str, Any] | None = None,
+    test_uses: Sequence[Mapping[str, Any]] = (),
+) -> ReportFacts:
+    """Gather every fact of the report from its parts; none of them is required.
+
+    ``findings=None`` means "no check was run"; an empty list means "checks ran and found
+    nothing". ``provenance`` may be a mapping or an object with the provenance attributes.
+    """
+    results = dict(results or {})
+    if provenance is not None and not isinstance(provenance, Mapping):
+        provenance = {k: getattr(provenance, k, None) for k in PROVENANCE_KEYS}
+    if dataset is None and df is not None:
+        dataset = {"rows": int(df.shape[0]), "columns": int(df.shape[1])}
+        if study.roles.label:
+            dataset["n_features"] = len(study.roles.feature_columns(df))
+    all_findings = list(findings or [])
+    all_findings += [Finding.from_dict(f) for f in results.get("findings", []) if isinstance(f, Mapping)]
+    unique = {(f.code, f.columns, f.message): f for f in all_findings}
+    split = _split_facts(split_summary)
+    roles = study.roles
+    checks_run = findings is not None or any(study.step(n) for n in ("checks", "audit", "run"))
+    confounds_run = any(study.step(n) for n in ("confounds", "audit", "run")) or (
+        findings is not None and dataset is not None
+    )
+    versions: dict[str, str] = dict(package_versions())
+    versions.update({k: str(v) for k, v in (results.get("versions") or {}).items()})
+    seeds = {rec.step: int(rec.seed) for rec in study.steps if rec.seed is not None}
+    if results.get("seed") is not None:
+        seeds.setdefault("models", int(results["seed"]))
+    interp = dict(interpret or {})
+    rec = study.step("interpret")
+    if rec is not None:
+        for src in (rec.params, rec.summary):
+            for k, v in src.items():
+                interp.setdefault(k, v)
+    return ReportFacts(
+        study=study,
+        generated_at=utcnow(),
+        datasets=_dataset_facts(study, dataset, provenance),  # type: ignore[arg-type]
+        findings=tuple(sort_findings(unique.values())),
+        checks_run=bool(checks_run),
+        confounds_run=bool(confounds_run),
+        task=str(results.get("task") or roles.task),
+        label=results.get("label") or roles.label,
+        classes=tuple(str(c) for c in (results.get("classes") or ())),
+        positive_class=results.get("positive_class"),
+        class_counts=_class_counts(df, roles, split),
+        split=split,
+        models=_models(results),
+        primary_metric=results.get("primary_metric"),
+        selected=results.get("selected"),
+        budget=results.get("budget"),
+        seed=results.get("seed"),
+        comparisons=tuple(results.get("comparisons") or ()),
+        controls=to_jsonable(dict(results.get("controls") or {})),
+        interpret=to_jsonable(interp),
+        pca=pca_summary(df, roles) if df is not None and roles.label else None,
+        versions=versions,
+        hardware=_hardware(study),
+        seeds=seeds,
+        test_uses=tuple(test_uses),
+    )
+
+
+# --------------------------------------------------------------------------- formatting
+METRIC_NAMES = {
+    "auprc": "AUPRC",
+    "auroc": "AUROC",
+    "balanced_accuracy": "balanced accuracy",
+    "mcc": "MCC",
+    "f1": "F1",
+    "brier": "Brier score",
+    "r2": "R²",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "spearman": "Spearman ρ",
+}
+
+
+def fmt_num(value: Any, digits: int = 3) -> str:
+    """A number for the report: fixed digits, 'n/a' when missing."""
+    v = _f(value)
+    if v is None:
+        return "n/a"
+    if v != 0 and (abs(v) < 10 ** (-digits) or abs(v) >= 1e6):
+        return f"{v:.{digits - 1}e}"
+    return f"{v:.{digits}f}"
+
+
+def fmt_ci(entry: Mapping[str, Any] | None, digits: int = 3, *, compact: bool = False) -> str:
+    """``{"value", "low", "high"}`` as '0.812 (95% CI 0.741–0.880)', or '0.812 [0.741, 0.880]'
+    when ``compact`` (tables whose header says "95% CI")."""
+    if not entry or _f(entry.get("value")) is None:
+        return "n/a"
+    out = fmt_num(entry["value"], digits)
+    low, high = _f(entry.get("low")), _f(entry.get("high"))
+    if low is not None and high is not None:
+        lo, hi = fmt_num(low, digits), fmt_num(high, digits)
+        if compact:
+            out += f" [{lo}, {hi}]"
+        else:
+            out += f" (95% CI {lo} to {hi})" if low < 0 else f" (95% CI {lo}–{hi})"
+    return out
+
+
+def fmt_p(p: Any) -> str:
+    v = _f(p)
+    if v is None:
+        return "n/a"
+    return f"p = {v:.3f}" if v >= 0.001 else "p < 0.001"
+
+
+def metric_name(key: str) -> str:
+    return METRIC_NAMES.get(key, key)

@@ -1,0 +1,418 @@
+"""The status of each of the ten tips, from the facts of a study.
+
+A tip is
+
+* **not applicable** when the user said so, with a reason (an acknowledgement whose key is
+  ``tip:N``, e.g. ``tip:5`` "no deep model: the baselines answer the question");
+* **needs attention** when a warning or an error of that tip is not acknowledged;
+* **not done** when a step the tip asks for has not been run (the missing steps are
+  listed with the page that does them);
+* **done** otherwise.
+
+Titles follow Lee et al., "Ten quick tips for deep learning in biology", PLoS Comput Biol
+18(3): e1009803 (2022); the explanations are ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..findings import Finding
+from ..study import Acknowledgement
+from ._facts import ReportFacts, fmt_ci, fmt_num, fmt_p, metric_name
+
+__all__ = ["STATUSES", "TIPS", "Tip", "Missing", "TipStatus", "tip_statuses", "not_applicable_key"]
+
+STATUSES = ("done", "needs attention", "not done", "not applicable")
+#: Samples per class below which deep learning is rarely justified (Lee et al. 2022, Tip 1:
+#: "a hundred samples per class" is a bare minimum).
+MIN_PER_CLASS_FOR_DL = 100
+
+
+@dataclass(frozen=True)
+class Tip:
+    number: int
+    title: str
+    explanation: str
+    page: str  # the page (ui.state.PAGES key) where the tip's work is done
+
+
+TIPS: tuple[Tip, ...] = (
+    Tip(
+        1,
+        "Decide whether deep learning is appropriate for your problem",
+        "Deep learning needs many samples, compute and expertise. Look at the data first, keep "
+        "training, tuning and test data apart, use metrics that stay honest under class imbalance, "
+        "and ask whether a simpler model already answers the question.",
+        "checks",
+    ),
+    Tip(
+        2,
+        "Use traditional methods to establish performance baselines",
+        "A deep model is only impressive next to simple models fitted in the same framework and "
+        "tuned just as hard; an untuned baseline makes any comparison unfair.",
+        "baselines",
+    ),
+    Tip(
+        3,
+        "Understand the complexities of training deep neural networks",
+        "Training is noisy: repeat runs with different seeds, record seeds, versions and settings, "
+        "and start with small networks.",
+        "deep_learning",
+    ),
+    Tip(
+        4,
+        "Know your data and your question",
+        "Record where the data came from and which version; know the study design, whether "
+        "replicates are biological or technical and whether several samples come from one "
+        "individual; look for batch effects and confounders.",
+        "data",
+    ),
+    Tip(
+        5,
+        "Choose an appropriate data representation and neural network architecture",
+        "Let the data choose the architecture: fully connected networks for unordered "
+        "measurements, convolutions for sequences and images; keep the number of parameters in "
+        "proportion to the number of samples.",
+        "deep_learning",
+    ),
+    Tip(
+        6,
+        "Tune your hyperparameters extensively and systematically",
+        "Search hyper-parameters systematically on training data only, with the same budget for "
+        "every model, and report the search and the chosen values.",
+        "baselines",
+    ),
+    Tip(
+        7,
+        "Address deep neural networks' increased tendency to overfit the dataset",
+        "Use a test set once, watch the gap between training and tuning performance, and check "
+        "that the model beats a copy of itself trained on shuffled labels.",
+        "evaluate",
+    ),
+    Tip(
+        8,
+        "Deep learning models can be made more transparent",
+        "Find the features that drive predictions, for the whole model and for single samples.",
+        "interpret",
+    ),
+    Tip(
+        9,
+        "Don't over-interpret predictions",
+        "A feature that predicts is not a cause; check that top features are not stand-ins for a "
+        "batch or a covariate.",
+        "interpret",
+    ),
+    Tip(
+        10,
+        "Actively consider the ethical implications of your work",
+        "Follow ethics and data-governance rules; models trained on sensitive data can leak it, so "
+        "do not share their weights without privacy protection.",
+        "study",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A step a tip asks for that has not been done, and the page that does it."""
+
+    text: str
+    page: str
+
+
+@dataclass(frozen=True)
+class TipStatus:
+    tip: Tip
+    status: str
+    done: tuple[str, ...] = ()
+    missing: tuple[Missing, ...] = ()
+    open_findings: tuple[Finding, ...] = ()
+    acknowledged: tuple[tuple[Finding, Acknowledgement], ...] = ()
+    notes: tuple[Finding, ...] = ()
+    reason: str = ""
+    charts: tuple[str, ...] = ()
+
+
+def not_applicable_key(tip: int) -> str:
+    """The acknowledgement key that marks a tip as not applicable."""
+    return f"tip:{int(tip)}"
+
+
+Lines = tuple[list[str], list[Missing]]
+
+
+def _panel_line(facts: ReportFacts) -> str | None:
+    for m in facts.models:
+        panel = m.metrics.get("tune") or m.metrics.get("test")
+        if panel:
+            names = ", ".join(metric_name(k) for k in panel)
+            return f"Metric panel with 95% bootstrap intervals: {names}."
+    return None
+
+
+def _tip1(f: ReportFacts) -> Lines:
+    done, missing = [], []
+    if f.checks_run:
+        n = len([x for x in f.findings if x.code in _CHECK_CODES])
+        done.append(f"Data inspected by the schema and quality checks ({n} finding(s)).")
+    else:
+        missing.append(Missing("Run the data checks.", "checks"))
+    if f.class_counts:
+        smallest = min(f.class_counts.values())
+        counts = ", ".join(f"{k}: {v}" for k, v in f.class_counts.items())
+        verdict = (
+            "below the rough minimum of 100 per class for deep learning; simpler models are "
+            "likely to be as good"
+            if smallest < MIN_PER_CLASS_FOR_DL
+            else "enough for a deep model to be worth trying"
+        )
+        done.append(f"Samples per class: {counts}; smallest class {smallest}, {verdict}.")
+    if f.split is not None:
+        done.append("Training, tuning and test data are kept apart (see Tip 7).")
+    else:
+        missing.append(Missing("Make a replicate-aware train / tune / test split.", "split"))
+    line = _panel_line(f)
+    if line:
+        done.append(line)
+    else:
+        missing.append(Missing("Evaluate models with the metric panel.", "baselines"))
+    return done, missing
+
+
+def _tip2(f: ReportFacts) -> Lines:
+    done, missing = [], []
+    tuned = [m for m in f.baselines if m.family != "dummy"]
+    if tuned:
+        trials = ", ".join(f"{m.name} ({m.n_trials} trials)" for m in f.baselines)
+        done.append(f"Baselines fitted in the same framework: {trials}.")
+        budgets = {m.n_trials for m in f.models if m.family != "dummy"}
+        if f.budget is not None:
+            done.append(f"Tuning budget: {f.budget} trials per model family, the same for all.")
+        if len(budgets) > 1:
+            done.append(f"Trials actually run differ between models: {sorted(budgets)}.")
+    else:
+        missing.append(Missing("Fit tuned baselines (logistic regression, random forest, ...).", "baselines"))
+    for c in f.comparisons[:6]:
+        done.append(
+            f"{c.get('a')} − {c.get('b')} ({metric_name(str(c.get('metric')))}): "
+            f"{fmt_ci({'value': c.get('diff'), 'low': c.get('low'), 'high': c.get('high')})}."
+        )
+    return done, missing
+
+
+def _tip3(f: ReportFacts) -> Lines:
+    done, missing = [], []
+    for m in f.deep_models:
+        done.append(f"{m.name}: {m.n_seeds} seed(s), base seed {m.seed}.")
+    if f.deep_models and all(m.n_seeds >= 2 for m in f.deep_models):
+        pass
+    elif f.deep_models:
+        missing.append(Missing("Repeat the deep model with several seeds.", "deep_learning"))
+    else:
+        missing.append(Missing("Train the deep model with several seeds.", "deep_learning"))
+    if f.seeds:
+        done.append("Seeds recorded: " + ", ".join(f"{k} {v}" for k, v in f.seeds.items()) + ".")
+    keys = [k for k in ("python", "torch", "scikit-learn", "numpy") if k in f.versions]
+    done.append("Environment recorded: " + ", ".join(f"{k} {f.versions[k]}" for k in keys) + ".")
+    return done, missing
+
+
+def _tip4(f: ReportFacts) -> Lines:
+    done, missing = [], []
+    d = f.dataset
+    if d is None:
+        missing.append(Missing("Load the data and record its provenance.", "data"))
+    else:
+        p = d.provenance
+        have = [k for k in ("source", "version", "download_date", "licence") if p.get(k)]
+        done.append(f"Dataset {d.name}, sha256 {d.sha256[:16]}…" + (f"; {len(have)} provenance field(s)."))
+        if not {"source", "version", "download_date"} <= set(have):
+            missing.append(Missing("Record the dataset's source, version and download date.", "data"))
+    design = f.study.design
+    if design.question or design.study_type != "unknown":
+        done.append(
+            f"Design: {design.study_type} study, replicates {design.replicate_kind.replace('_', ' ')}"
+            + (", several time points" if design.time_points else "")
+            + (f", matching: {design.matching}" if design.matching else "")
+            + "."
+        )
+    else:
+        missing.append(Missing("Answer the design questionnaire.", "study"))
+    r = f.study.roles
+    if r.group:
+        done.append(f"Individual (group) column: {r.group}.")
+    elif design.repeated_units:
+        missing.append(Missing("Name the column that identifies the individual.", "data"))
+    if r.batch or r.covariates:
+        done.append(
+            f"Batch columns: {', '.join(r.batch) or 'none'}; covariates: {', '.join(r.covariates) or 'none'}."
+        )
+    if f.confounds_run:
+        done.append("Batch-effect and confounding checks run.")
+    else:
+        missing.append(Missing("Run the batch-effect and confounding checks.", "confounds"))
+    return done, missing
+
+
+def _tip5(f: ReportFacts) -> Lines:
+    done, missing = [], []
+    n_train = f.split.sizes.get("train") if f.split else None
+    for m in f.deep_models:
+        size = f" with {m.n_params:,} parameters" if m.n_params else ""
+        per = f" for {n_train} training samples" if n_train else ""
+        done.append(f"Architecture: {m.family}{size}{per}.")
+    if not f.deep_models:
+        missing.append(Missing("Fit a deep model whose architecture suits the data.", "deep_learning"))
+    return done, missing
+
+
+def _tip6(f: ReportFacts) -> Lines:
+    done, missing = [], []
+    tunable = [m for m in f.models if m.family != "dummy"]
+    for m in tunable:
+        score = f", best cross-validated score {fmt_num(m.cv_score)}" if m.cv_score is not None else ""
+        done.append(f"{m.name}: {m.n_trials} trial(s){score}.")
+    if not tunable:
+        missing.append(Missing("Search hyper-parameters for every model.", "baselines"))
+    elif any(m.n_trials < 2 for m in tunable):
+        missing.append(Missing("Tune every model (some were fitted with a single setting).", "baselines"))
+    return done, missing
+
+
+def _tip7(f: ReportFacts) -> Lines:
+    done, missing = [], []
+    if f.split:
+        sizes = ", ".join(f"{k} {v}" for k, v in f.split.sizes.items())
+        done.append(f"Split '{f.split.strategy}' (seed {f.split.seed}): {sizes}.")
+        if f.split.group_overlap is not None:
+            done.append(f"Individuals on more than one side: {f.split.group_overlap}.")
+    else:
+        missing.append(Missing("Make a split with a locked test set.", "split"))
+    sl = f.controls.get("shuffled_label") if f.controls else None
+    if sl:
+        null = [v for v in sl.get("null") or [] if v is not None]
+        mean = sum(null) / len(null) if null else None
+        done.append(
+            f"Shuffled-label control ({sl.get('model')}, {metric_name(str(sl.get('metric')))}): real "
+            f"{fmt_num(sl.get('real'))} vs shuffled mean {fmt_num(mean)} over {len(null)} shuffles, "
+            f"{fmt_p(sl.get('p_value'))}."
+        )
+    else:
+        missing.append(Missing("Run the shuffled-label control.", "evaluate"))
+    m = f.model(f.selected) or (f.models[0] if f.models else None)
+    pm = f.primary_metric
+    if m and pm and m.metrics.get("train") and m.metrics.get("tune"):
+        tr, tu = m.metrics["train"].get(pm, {}), m.metrics["tune"].get(pm, {})
+        done.append(
+            f"{m.name}: {metric_name(pm)} train {fmt_num(tr.get('value'))} vs tune {fmt_num(tu.get('value'))}."
+        )
+    if f.test_uses:
+        done.append(f"Test set used {len(f.test_uses)} time(s) (logged).")
+    return done, missing
+
+
+def _tip8(f: ReportFacts) -> Lines:
+    if f.step("interpret") is None and not f.interpret:
+        return [], [Missing("Compute feature attributions.", "interpret")]
+    method = f.interpret.get("method") or f.interpret.get("methods") or "recorded in the interpret step"
+    if isinstance(method, list):
+        method = ", ".join(map(str, method))
+    done = [f"Attribution method: {method}."]
+    top = f.interpret.get("top_features")
+    if top:
+        done.append("Top features: " + ", ".join(map(str, list(top)[:10])) + ".")
+    return done, []
+
+
+def _tip9(f: ReportFacts) -> Lines:
+    done, missing = ["Every attribution is reported as an association, not a cause."], []
+    if f.step("interpret") is not None or f.interpret:
+        done.append("Top features checked against batch and covariate columns.")
+    else:
+        missing.append(Missing("Check top features against batch and covariates.", "interpret"))
+    md = f.controls.get("metadata_only") if f.controls else None
+    if md:
+        val = md.get("value", md.get("real"))
+        done.append(f"Metadata-only model ({metric_name(str(md.get('metric', '')))}): {fmt_num(val)}.")
+    return done, missing
+
+
+def _tip10(f: ReportFacts) -> Lines:
+    done, missing = [], []
+    d = f.study.design
+    answered = bool(d.question or d.study_type != "unknown")
+    if not answered:
+        missing.append(Missing("Say whether the data are sensitive and give the ethics approval.", "study"))
+    elif d.sensitive_data:
+        done.append("Sensitive data: yes; export of model weights is locked.")
+        if d.ethics_approval:
+            done.append(f"Ethics approval: {d.ethics_approval}.")
+        else:
+            missing.append(Missing("Give the ethics approval reference.", "study"))
+    else:
+        done.append("Sensitive data: no (stated in the design questionnaire).")
+        if d.ethics_approval:
+            done.append(f"Ethics approval: {d.ethics_approval}.")
+    if f.checks_run:
+        done.append("Identifying columns looked for by the checks.")
+    return done, missing
+
+
+_CHECK_CODES = {
+    "numeric_stored_as_string", "mixed_units", "out_of_range_values", "inconsistent_categories",
+    "duplicate_ids", "missing_values", "constant_feature", "identifying_column", "exact_duplicates",
+    "near_duplicates", "conflicting_labels", "class_imbalance", "missing_not_at_random", "outliers",
+    "too_few_samples",
+}  # fmt: skip
+_RULES: dict[int, Callable[[ReportFacts], Lines]] = {
+    1: _tip1, 2: _tip2, 3: _tip3, 4: _tip4, 5: _tip5, 6: _tip6, 7: _tip7, 8: _tip8, 9: _tip9, 10: _tip10,
+}  # fmt: skip
+_CHARTS: dict[int, tuple[str, ...]] = {
+    1: ("class_balance",),
+    2: ("metrics",),
+    3: ("learning_curve",),
+    4: ("pca",),
+    7: ("split", "shuffled_null"),
+}
+
+
+def tip_statuses(facts: ReportFacts) -> list[TipStatus]:
+    """One :class:`TipStatus` per tip, in order."""
+    study = facts.study
+    out = []
+    for tip in TIPS:
+        done, missing = _RULES[tip.number](facts)
+        open_f, acked, notes = [], [], []
+        for f in facts.findings_for_tip(tip.number):
+            ack = study.acknowledgement(f.key)
+            if ack is not None:
+                acked.append((f, ack))
+            elif f.severity == "info":
+                notes.append(f)
+            else:
+                open_f.append(f)
+        na = study.acknowledgement(not_applicable_key(tip.number))
+        if na is not None:
+            status, reason = "not applicable", na.justification
+        elif open_f:
+            status, reason = "needs attention", ""
+        elif missing:
+            status, reason = "not done", ""
+        else:
+            status, reason = "done", ""
+        out.append(
+            TipStatus(
+                tip=tip,
+                status=status,
+                done=tuple(done),
+                missing=tuple(missing),
+                open_findings=tuple(open_f),
+                acknowledged=tuple(acked),
+                notes=tuple(notes),
+                reason=reason,
+                charts=_CHARTS.get(tip.number, ()),
+            )
+        )
+    return out
