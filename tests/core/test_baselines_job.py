@@ -48,6 +48,7 @@ def _study_with_split(ws, monkeypatch):
     return study, split
 
 
+@pytest.mark.slow
 def test_baselines_job_stores_results_and_a_step_record(workspace, monkeypatch):
     study, split = _study_with_split(workspace, monkeypatch)
     job_id = jobs.submit(
@@ -79,3 +80,29 @@ def test_baselines_job_without_data_fails_with_a_reason(workspace):
     )
     job = jobs.run_job(workspace, job_id)
     assert job.status == "failed" and "data" in job.error
+
+
+@pytest.mark.slow
+def test_test_set_is_used_once_through_the_lock(workspace, monkeypatch):
+    from deeprules_core.errors import LockedTestSetError
+    from deeprules_core.intake import load_dataset
+    from deeprules_core.modeling import evaluate_on_test, run_baselines
+
+    study, split = _study_with_split(workspace, monkeypatch)
+    df = load_dataset(workspace, study.dataset.dataset_id)
+    results = run_baselines(
+        df, study.roles, split, models=("dummy", "logistic_regression"), budget=2, n_shuffles=2, n_boot=50
+    )
+    out = evaluate_on_test(workspace, study, df, results, split)
+    assert results["models"]["logistic_regression"]["metrics"]["test"] is None  # the input is not changed
+    test = out["models"]["logistic_regression"]["metrics"]["test"]
+    assert test["auroc"]["value"] > 0.7
+    assert out["models"]["dummy"]["metrics"]["test"]["auroc"]["value"] == pytest.approx(0.5)
+    assert out["test_evaluation"]["n_test"] == len(split.indices("test"))
+    assert len(workspace.test_uses(study.id, split.sha256)) == 1
+    with pytest.raises(LockedTestSetError):
+        evaluate_on_test(workspace, study, df, results, split)
+    again = evaluate_on_test(
+        workspace, study, df, results, split, unlock_reason="The reviewer asked for the dummy as well."
+    )
+    assert again["test_evaluation"]["unlock_reason"].startswith("The reviewer")

@@ -1,0 +1,121 @@
+"""Baselines: traditional models, tuned as hard as the deep model will be (Tips 2 and 6)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from deeprules_core import jobs
+from deeprules_core.errors import DeepRulesError
+from deeprules_core.modeling import BASELINE_FAMILIES, FAMILIES
+from ui import modeling, state
+from ui.jobs import job_panel
+
+st.title("Baselines")
+st.caption(
+    "A deep model is only worth its cost if it beats simple models that were tuned just as hard (Tip 2). "
+    "Every family gets the same number of tuning trials, on the group-aware cross-validation folds of the "
+    "training side; the tune side scores them; the test side stays locked."
+)
+
+study, df = state.require_table()
+ws = state.workspace()
+try:
+    split = modeling.current_split(ws, study)
+except DeepRulesError as exc:
+    st.error(str(exc))
+    st.stop()
+if split is None:
+    st.info("Make the replicate-aware split first: the baselines are tuned and scored on its sides.")
+    state.link("split", "Make the split")
+    st.stop()
+
+with st.form("baselines.form"):
+    models = st.multiselect(
+        "Models",
+        list(BASELINE_FAMILIES),
+        default=list(BASELINE_FAMILIES),
+        format_func=lambda m: FAMILIES[m].label,
+        key="baselines.models",
+    )
+    c1, c2, c3 = st.columns(3)
+    budget = c1.number_input(
+        "Tuning trials per model family",
+        min_value=1,
+        max_value=500,
+        value=20,
+        key="baselines.budget",
+        help="The same for every family (the deep model should get the same number).",
+    )
+    n_shuffles = c2.number_input(
+        "Shuffled-label repetitions",
+        min_value=0,
+        max_value=500,
+        value=20,
+        key="baselines.n_shuffles",
+        help="At least 19 for a permutation p-value that can reach 0.05.",
+    )
+    n_boot = c3.number_input(
+        "Bootstrap resamples", min_value=0, max_value=10000, value=1000, step=100, key="baselines.n_boot"
+    )
+    batch_correct = st.checkbox(
+        "Correct for batch inside every pipeline (fitted on training rows only)",
+        value=False,
+        key="baselines.batch_correct",
+        disabled=not study.roles.batch,
+        help="Needs a batch column (Data page).",
+    )
+    seed = st.number_input("Seed", min_value=0, value=0, key="baselines.seed")
+    start = st.form_submit_button("Start the baselines", type="primary")
+
+if start:
+    if not models:
+        st.error("Choose at least one model.")
+    else:
+        try:
+            jobs.submit(
+                ws,
+                target="deeprules_core.modeling.jobs:baselines_job",
+                kind="baselines",
+                params={
+                    "models": models,
+                    "budget": int(budget),
+                    "seed": int(seed),
+                    "n_shuffles": int(n_shuffles),
+                    "n_boot": int(n_boot),
+                    "batch_correct": bool(batch_correct),
+                },
+                study_id=study.id,
+            )
+        except DeepRulesError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+
+previous = jobs.list_jobs(ws, study.id, kind="baselines")
+if previous:
+    st.subheader("Latest run")
+    job_panel(previous[0].id, key="baselines.job")
+
+try:
+    results = modeling.load_results(ws, study)
+except DeepRulesError as exc:
+    st.error(str(exc))
+    results = None
+if results is None:
+    st.info("No baseline results yet. Choose the models and start them above.")
+    st.stop()
+
+st.subheader("Comparison")
+st.markdown(f"**{results.get('statement', '')}**")
+if results.get("split_sha256") != split.sha256:
+    st.warning("These results were computed on an earlier split. Run the baselines again.")
+st.dataframe(modeling.comparison_table(results), hide_index=True, width="stretch")
+st.caption(
+    f"Budget: {results['budget']} trials per family · seed {results['seed']} · "
+    f"CV: {results.get('cv', {}).get('source', '')} · ★ = selected by cross-validation. "
+    "Intervals are 95% bootstrap intervals that resample whole groups."
+)
+chart = modeling.trials_chart(results)
+if chart is not None:
+    st.altair_chart(chart, width="stretch")
+state.link("evaluate", "Evaluate: metric panel, controls and the locked test set")

@@ -1,0 +1,141 @@
+"""Evaluate: the metric panel with intervals, the controls, and the locked test set (Tips 1, 2, 7)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from deeprules_core.errors import DeepRulesError
+from deeprules_core.findings import Finding
+from deeprules_core.modeling import evaluate_on_test
+from deeprules_core.study import StepRecord, utcnow
+from ui import modeling, state
+from ui.findings import show_findings
+
+st.title("Evaluate")
+st.caption(
+    "An imbalance-aware panel of metrics with 95% intervals that resample whole individuals, the "
+    "shuffled-label control, the learning curve, and, once, the locked test set."
+)
+
+study, df = state.require_table()
+ws = state.workspace()
+try:
+    results = modeling.load_results(ws, study)
+    split = modeling.current_split(ws, study)
+except DeepRulesError as exc:
+    st.error(str(exc))
+    st.stop()
+if results is None:
+    st.info("There is nothing to evaluate yet: run the baselines first.")
+    state.link("baselines", "Run the baselines")
+    st.stop()
+
+st.markdown(f"**{results.get('statement', '')}**")
+
+sides = ["tune"] + (["test"] if results.get("test_evaluation") else [])
+side = st.radio("Scored on", sides, horizontal=True, key="evaluate.side")
+st.subheader(f"Metric panel ({side} side)")
+st.dataframe(modeling.panel_table(results, side), hide_index=True, width="stretch")
+st.caption(
+    "value [95% bootstrap interval]; the bootstrap resamples groups (individuals) when the study has them."
+)
+
+st.subheader("Curves")
+if results["task"] == "classification":
+    classes = modeling.curve_classes(results)
+    cls = st.selectbox("Class", classes, key="evaluate.class") if len(classes) > 1 else None
+    c1, c2 = st.columns(2)
+    c1.altair_chart(modeling.roc_chart(results, cls), width="stretch")
+    c2.altair_chart(modeling.pr_chart(results, cls), width="stretch")
+    st.altair_chart(modeling.calibration_chart(results, cls), width="stretch")
+else:
+    st.altair_chart(modeling.calibration_chart(results), width="stretch")
+
+st.subheader("Controls")
+null = modeling.null_chart(results)
+if null is not None:
+    st.altair_chart(null, width="stretch")
+    st.caption(
+        "The same model and hyper-parameters, trained on shuffled labels (replicates of one individual keep "
+        "one label) and scored on the real tune labels. The red rule is the score with the real labels."
+    )
+else:
+    st.info("The shuffled-label control was not run (0 repetitions).")
+lc = modeling.learning_curve_chart(results)
+if lc is not None:
+    st.altair_chart(lc, width="stretch")
+meta = (results.get("controls") or {}).get("metadata_only")
+if meta:
+    st.markdown("**Metadata-only model** (batch and covariates alone)")
+    st.json(meta, expanded=False)
+
+st.subheader("Paired comparisons")
+diff = modeling.difference_chart(results)
+if diff is not None:
+    st.altair_chart(diff, width="stretch")
+st.dataframe(modeling.comparisons_table(results), hide_index=True, width="stretch")
+
+st.subheader("Findings")
+show_findings([Finding.from_dict(f) for f in results.get("findings", [])], study=study, key="evaluate")
+
+st.subheader("The locked test set")
+if split is None:
+    st.info("The study has no split: the test set is defined by the split.")
+    state.link("split", "Make the split")
+    st.stop()
+uses = ws.test_uses(study.id, split.sha256)
+done = results.get("test_evaluation")
+if done:
+    st.success(
+        f"Evaluated on {done['n_test']} test rows on {done['at']} ({done['purpose']}). "
+        "Choose **test** above to see the panel."
+    )
+
+
+def _evaluate(reason: str | None) -> None:
+    try:
+        out = evaluate_on_test(ws, study, df, results, split, unlock_reason=reason)
+    except DeepRulesError as exc:
+        st.error(str(exc))
+        return
+    sha = ws.put_json(study.id, "results", "final", out)
+    record = StepRecord(
+        step="evaluate",
+        params={"models": out["test_evaluation"]["models"], "unlock_reason": reason},
+        input_hashes={"split": split.sha256, "results": sha},
+        seed=out.get("seed"),
+        versions=out.get("versions", {}),
+        started_at=utcnow(),
+        finished_at=utcnow(),
+        summary={
+            "selected": out.get("selected"),
+            "test": (out["models"][out["selected"]]["metrics"].get("test") or {}).get(out["primary_metric"]),
+        },
+    )
+    state.save_study(ws.get_study(study.id).with_step(record), action="test_set_evaluation")
+    st.rerun()
+
+
+if not uses:
+    st.caption(
+        f"The selected model ({results.get('selected')}) and the dummy reference are refitted on the training "
+        "side and scored once on the test side. The use is logged; a second use needs a written reason."
+    )
+    if st.button("Evaluate the selected model on the locked test set", type="primary", key="evaluate.test"):
+        with st.spinner("Scoring the test set…"):
+            _evaluate(None)
+else:
+    last = uses[-1]
+    st.warning(
+        f"The test set of this split was already used {len(uses)} time(s), last on {last['at']} "
+        f"({last['purpose']}). Using it again after looking at its result biases the estimate."
+    )
+    with st.form("evaluate.unlock"):
+        reason = st.text_area(
+            "Why must the test set be used again? (recorded in the log and the report)", key="evaluate.reason"
+        )
+        if st.form_submit_button("Unlock and evaluate again"):
+            if not reason.strip():
+                st.error("Write the reason first.")
+            else:
+                _evaluate(reason.strip())

@@ -1,0 +1,49 @@
+"""The Evaluate page: panel, charts, findings, and the locked test set with its unlock form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.test_baselines_page import make_study
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluate.py")
+
+
+def _page(study_id: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["deeprules.study_id"] = study_id
+    return at.run()
+
+
+def test_without_results_the_page_links_to_the_baselines(_isolated_workspace):
+    _, sid = make_study(_isolated_workspace)
+    at = _page(sid)
+    assert not at.exception
+    assert any("run the baselines" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_panel_charts_and_the_test_set_used_once(_isolated_workspace):
+    ws, sid = make_study(_isolated_workspace, with_results=True)
+    at = _page(sid)
+    assert not at.exception
+    panel = at.dataframe[0].value
+    assert {"AUPRC", "AUROC", "MCC", "Brier score"} <= set(panel.columns)
+    assert len(at.get("vega_lite_chart")) >= 6  # ROC, PR, calibration, null, learning curve, differences
+    at.button(key="evaluate.test").click().run()
+    assert not at.exception
+    study = ws.get_study(sid)
+    assert study.step("evaluate") is not None
+    assert len(ws.test_uses(sid)) == 1
+    final = ws.get_json(sid, "results", "final")
+    assert final["models"][final["selected"]]["metrics"]["test"] is not None
+    assert "test" in at.radio(key="evaluate.side").options
+    assert any("already used" in w.value for w in at.warning)
+    # a second use needs a written reason
+    at.text_area(key="evaluate.reason").input("Re-run after fixing a bug in the label mapping.")
+    at.button[-1].click().run()
+    assert not at.exception
+    assert len(ws.test_uses(sid)) == 2
