@@ -15,6 +15,7 @@ Contents::
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from ..errors import StoreError
 from ..findings import to_jsonable
 from ..store import Workspace
 from ..study import Study, package_versions, utcnow
-from ._build import load_findings, load_provenance, load_results
+from ._build import load_findings, load_provenance, load_results, load_table
 from ._facts import PROVENANCE_KEYS
 
 __all__ = ["export_bundle", "bundle_study_dict", "verify_bundle", "BUNDLE_FILES"]
@@ -131,9 +132,9 @@ def bundle_study_dict(
     return out
 
 
-def _readme(study: Study, data_name: str | None, sums: Mapping[str, str]) -> str:
+def _readme(study: Study, data_name: str | None, sums: Mapping[str, str], note: str = "") -> str:
     data_line = (
-        f"- `{data_name}`: the exact bytes of the dataset (sha256 `{sums.get(data_name, '')}`).\n"
+        f"- `{data_name}`: {note or 'the exact bytes of the dataset'} (sha256 `{sums.get(data_name, '')}`).\n"
         if data_name
         else "- the dataset is not inside this bundle: `data:` in study.yaml names where it was.\n"
     )
@@ -162,6 +163,31 @@ can come from other package versions; compare versions.json first.
 """
 
 
+def _data_file(ws: Workspace, study: Study) -> tuple[str, bytes, str]:
+    """The dataset's exact bytes; for a dataset made of several files (matrix + sample
+    sheet) the parsed table as Parquet, because the study file names one table."""
+    ds = study.dataset
+    if ds is None:
+        raise StoreError(f"The study {study.name!r} has no data yet; load a table on the Data page first.")
+    suffix = PurePosixPath(ds.name).suffix.lower()
+    try:
+        data = ws.get_blob(ds.sha256)
+    except StoreError:
+        data = None
+    if data is not None and suffix in DATA_SUFFIXES:
+        return f"data/{ds.sha256[:16]}{suffix}", data, "the exact bytes of the dataset"
+    df = load_table(ws, study)
+    if df is None:
+        raise StoreError(
+            f"The data of {study.name!r} ({ds.name}) is not in this workspace's store, so the "
+            "bundle cannot carry it. Load the file again on the Data page, or export without data."
+        )
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    note = f"the parsed table of {ds.name} (dataset sha256 {ds.sha256}) as Parquet"
+    return f"data/{ds.sha256[:16]}.parquet", buf.getvalue(), note
+
+
 def export_bundle(
     ws: Workspace, study: Study, out_zip: str | Path, *, data_path_in_bundle: bool = True
 ) -> Path:
@@ -176,30 +202,25 @@ def export_bundle(
     split = _split_obj(ws, study)
     provenance = load_provenance(ws, study)
     files: dict[str, bytes] = {}
-    data_name = None
+    data_name, data_note = None, ""
     ds = study.dataset
-    if ds is not None:
-        suffix = PurePosixPath(ds.name).suffix.lower()
-        suffix = suffix if suffix in DATA_SUFFIXES else ".csv"
-        if data_path_in_bundle:
-            try:
-                files[data_name := f"data/{ds.sha256[:16]}{suffix}"] = ws.get_blob(ds.sha256)
-            except StoreError as exc:
-                raise StoreError(
-                    f"The data of {study.name!r} ({ds.name}) is not in this workspace's store, so the "
-                    "bundle cannot carry it. Load the file again on the Data page, or export without data."
-                ) from exc
-            data_ref = data_name
-        else:
-            data_ref = str(ws.blob_path(ds.sha256))
+    if ds is None:
+        raise StoreError(
+            f"The study {study.name!r} has no data yet, so there is nothing to re-run. "
+            "Load a table on the Data page first."
+        )
+    if data_path_in_bundle:
+        data_name, data, data_note = _data_file(ws, study)
+        files[data_name] = data
+        data_ref = data_name
     else:
-        data_ref = "DATA_FILE_NOT_LOADED.csv"
+        data_ref = str(ws.blob_path(ds.sha256))
     study_dict = bundle_study_dict(study, data=data_ref, results=results, split=split, provenance=provenance)
     files["study.yaml"] = yaml.safe_dump(study_dict, sort_keys=False, allow_unicode=True).encode("utf-8")
     if split is not None:
         files["split.csv"] = split.to_csv().encode("utf-8")
     files["results.json"] = json.dumps(to_jsonable(results or {}), indent=2, allow_nan=False).encode("utf-8")
-    dataset = {"name": ds.name, "sha256": ds.sha256, "dataset_id": ds.dataset_id} if ds else {}
+    dataset = {"name": ds.name, "sha256": ds.sha256, "dataset_id": ds.dataset_id}
     files["findings.json"] = json.dumps(
         {"dataset": dataset, "findings": [f.to_dict() for f in findings]}, indent=2, allow_nan=False
     ).encode("utf-8")
@@ -208,7 +229,7 @@ def export_bundle(
         versions["results"] = dict(results["versions"])
     files["versions.json"] = json.dumps(to_jsonable(versions), indent=2).encode("utf-8")
     sums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    files["README.md"] = _readme(study, data_name, sums).encode("utf-8")
+    files["README.md"] = _readme(study, data_name, sums, data_note).encode("utf-8")
     sums["README.md"] = hashlib.sha256(files["README.md"]).hexdigest()
     files["SHA256SUMS"] = "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)

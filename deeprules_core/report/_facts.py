@@ -235,6 +235,13 @@ def summarise_split(df: pd.DataFrame | None, roles: Any, split: Any) -> dict[str
 def _split_facts(summary: Mapping[str, Any] | None) -> SplitFacts | None:
     if not summary:
         return None
+    summary = dict(summary)
+    sides = summary.get("sides")  # deeprules_core.split.split_summary's form
+    if isinstance(sides, Mapping):
+        summary.setdefault("sizes", {s: e.get("rows", 0) for s, e in sides.items()})
+        summary.setdefault("class_counts", {s: e["classes"] for s, e in sides.items() if e.get("classes")})
+        if summary.get("unit") not in (None, "row"):
+            summary.setdefault("groups", {s: e["groups"] for s, e in sides.items() if "groups" in e})
     sizes = summary.get("sizes") or {s: summary[s] for s in ("train", "tune", "test") if s in summary}
     return SplitFacts(
         strategy=str(summary.get("strategy", "unknown")),
