@@ -160,9 +160,9 @@ class CNNNet(nn.Module):
         convs: list[nn.Module] = []
         last = n_channels
         for _ in range(depth):
-            convs += [nn.Conv1d(last, n_filters, k, padding=k // 2), nn.ReLU()]
+            convs.append(nn.Conv1d(last, n_filters, k, padding=k // 2))
             last = n_filters
-        self.convs = nn.Sequential(*convs)
+        self.convs = nn.ModuleList(convs)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(last, n_out)
 
@@ -173,8 +173,12 @@ class CNNNet(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         mask = tokens > 0  # 0 = padding
         onehot = nn.functional.one_hot(tokens, self.n_channels + 2)[..., 2:]  # pad/unknown -> zeros
-        h = self.convs(onehot.transpose(1, 2).float())
-        h = h.masked_fill(~mask.unsqueeze(1), float("-inf")).amax(dim=-1)
+        keep = mask.unsqueeze(1)
+        h = onehot.transpose(1, 2).float()
+        for conv in self.convs:
+            # padding stays exactly zero between layers, so padding never changes the output
+            h = torch.relu(conv(h)) * keep
+        h = h.masked_fill(~keep, float("-inf")).amax(dim=-1)
         h = torch.where(torch.isfinite(h), h, torch.zeros_like(h))  # an empty sequence
         return self.head(self.dropout(h))
 

@@ -41,20 +41,43 @@ def best_baseline(results: Mapping[str, Any]) -> str | None:
     return max(scored)[1] if scored else None
 
 
-def _aligned(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    pa, pb = a.get("tune_predictions"), b.get("tune_predictions")
-    if not pa or not pb:
+def _scored(results: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[list[str], Any] | None:
+    """(sample ids, tune scores) of one model: its own ``tune_predictions``, or the
+    baselines' layout (``predictions["tune"]`` in the order of ``results["tune_truth"]``)."""
+    own = entry.get("tune_predictions")
+    if own and own.get("ids") is not None and own.get("scores") is not None:
+        return [str(i) for i in own["ids"]], own["scores"]
+    truth = results.get("tune_truth") or {}
+    preds = (entry.get("predictions") or {}).get("tune")
+    if preds is not None and truth.get("ids") is not None and len(preds) == len(truth["ids"]):
+        return [str(i) for i in truth["ids"]], preds
+    return None
+
+
+def _aligned(
+    results: Mapping[str, Any], a: Mapping[str, Any], b: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    sa, sb = _scored(results, a), _scored(results, b)
+    if sa is None or sb is None:
         return None
-    ids_a = [str(i) for i in pa["ids"]]
-    pos_b = {str(i): k for k, i in enumerate(pb["ids"])}
-    common = [(k, pos_b[i]) for k, i in enumerate(ids_a) if i in pos_b]
+    pos_b = {i: k for k, i in enumerate(sb[0])}
+    common = [(k, pos_b[i]) for k, i in enumerate(sa[0]) if i in pos_b]
     if len(common) < 2:
         return None
     ia, ib = np.array([c[0] for c in common]), np.array([c[1] for c in common])
-    y = np.asarray(pa.get("y_true") if pa.get("y_true") is not None else pb.get("y_true"), dtype=object)[ia]
-    groups = pa.get("groups")
-    groups = None if groups is None else np.asarray(groups, dtype=object)[ia]
-    return y, np.asarray(pa["scores"], dtype=float)[ia], np.asarray(pb["scores"], dtype=float)[ib], groups
+    truth = results.get("tune_truth") or {}
+    own = a.get("tune_predictions") or {}
+    if own.get("y_true") is not None and len(own["y_true"]) == len(sa[0]):
+        y, groups = np.asarray(own["y_true"], dtype=object)[ia], own.get("groups")
+        groups = None if groups is None else np.asarray(groups, dtype=object)[ia]
+    elif truth.get("y") is not None:
+        pos_t = {str(i): k for k, i in enumerate(truth["ids"])}
+        it = np.array([pos_t[sa[0][k]] for k in ia])
+        y = np.asarray(truth["y"], dtype=object)[it]
+        groups = None if truth.get("groups") is None else np.asarray(truth["groups"], dtype=object)[it]
+    else:
+        return None
+    return y, np.asarray(sa[1], dtype=float)[ia], np.asarray(sb[1], dtype=float)[ib], groups
 
 
 def paired_comparisons(
@@ -72,7 +95,7 @@ def paired_comparisons(
     for name, entry in results.get("models", {}).items():
         if entry.get("kind") != "deep":
             continue
-        aligned = _aligned(entry, results["models"][base])
+        aligned = _aligned(results, entry, results["models"][base])
         if aligned is None:
             continue
         y, sa, sb, groups = aligned

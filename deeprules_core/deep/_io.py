@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import zipfile
 from typing import Any
 
@@ -68,8 +69,14 @@ def model_from_bytes(data: bytes, *, device: str | None = None) -> DeepModel:
     config = DeepConfig.from_dict(meta["config"])
     spec = meta["spec"]
     module = build_module(config, n_in=int(spec["n_in"]), n_out=int(spec["n_out"]))
-    state = torch.load(io.BytesIO(weights), map_location=device or "cpu", weights_only=True)
-    module.load_state_dict(state)
+    try:
+        state = torch.load(io.BytesIO(weights), map_location=device or "cpu", weights_only=True)
+        module.load_state_dict(state)
+    except (pickle.UnpicklingError, RuntimeError, TypeError, AttributeError) as exc:
+        raise ModelError(
+            "The saved weights hold something other than tensors, or do not fit the saved "
+            f"configuration; deeprules loads only tensors, so nothing in the file can run ({exc})."
+        ) from exc
     module.eval()
     if device:
         module.to(device)

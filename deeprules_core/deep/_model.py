@@ -20,7 +20,7 @@ from torch import nn
 from ..errors import ModelError
 from ..split import Split
 from ..study import Roles
-from ._arch import DeepConfig, n_outputs
+from ._arch import DeepConfig, count_parameters, n_outputs
 from ._data import Alphabet, TaskData, detect_alphabet, label_classes, prepare
 from ._train import (
     EpochCallback,
@@ -165,6 +165,8 @@ def train_on_rows(
         module = new_module(
             config, n_in=int(spec["n_in"]), n_out=int(spec["n_out"]), fit=fit, task=spec["task"]
         )
+        length = int(data.x.shape[1]) if spec["representation"] == "sequence" else 1
+        record["threads"] = set_threads(config.batch_size * count_parameters(module) * length)
         result = train_module(
             module,
             fit,
@@ -231,7 +233,6 @@ def fit_deep(
     (2, 2)
     """
     cfg = DeepConfig.from_dict(config)
-    set_threads()
     spec = make_spec(df, roles, cfg)
     data = prepare(
         df,

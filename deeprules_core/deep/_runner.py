@@ -31,16 +31,12 @@ from ._arch import PARAMS_PER_SAMPLE_WARNING, count_parameters, suggest_architec
 from ._data import Alphabet, TaskData, prepare
 from ._model import DeepModel, labelled_rows, make_spec, train_on_rows
 from ._search import search
-from ._train import pick_device, set_threads, validation_rows
+from ._train import pick_device, validation_rows
 
-__all__ = ["run_deep", "deep_run", "DeepRun", "OVERFITTING_GAP", "MIN_TRAIN_ROWS"]
+__all__ = ["run_deep", "deep_run", "DeepRun", "MIN_TRAIN_ROWS"]
 
 Progress = Callable[[float, str], None]
 
-#: A train-minus-tune difference in the primary metric (AUPRC or R²) above this is
-#: overfitting worth a warning: at 0.15 the training-set score no longer says much about
-#: new samples (Tip 7). The gap must also exceed the tune interval (not sampling noise).
-OVERFITTING_GAP = 0.15
 #: Below this many labelled training rows a deep model cannot be fitted and judged.
 MIN_TRAIN_ROWS = 20
 #: Report progress at most this often (seconds): each report asks the store about cancel.
@@ -60,16 +56,6 @@ def _modeling() -> Any:
     from .. import modeling
 
     return modeling
-
-
-def _panel(
-    y: Any, scores: Any, *, spec: Mapping[str, Any], groups: Any, n_boot: int, seed: int
-) -> dict[str, Any]:
-    from ..modeling._metrics import metric_panel
-
-    return metric_panel(
-        y, scores, task=spec["task"], classes=spec.get("classes"), groups=groups, n_boot=n_boot, seed=seed
-    )
 
 
 class _Throttle:
@@ -105,11 +91,17 @@ def deep_run(
         raise ModelError("The study has no label column: set one on the Data page.")
     if n_seeds < 1 or n_shuffles < 0 or budget < 1:
         raise ModelError("The deep model needs budget >= 1, n_seeds >= 1 and n_shuffles >= 0.")
-    set_threads()
     dev = pick_device(device)
     choice = suggest_architecture(df, roles, kind=kind)
     base = choice.config.with_(max_epochs=int(max_epochs), patience=min(10, max(3, int(max_epochs) // 5)))  # type: ignore[union-attr]
+    from ..modeling._controls import permutation_kind, permute_labels
+    from ..modeling._harness import TaskArrays
+
+    t = TaskArrays(df, roles, split)  # the baselines' labels, classes, positive class and rows
     spec = make_spec(df, roles, base)
+    if t.classes is not None:
+        spec["classes"] = list(t.classes)
+        spec["n_out"] = max(len(t.classes), 2)
     data = prepare(
         df,
         roles,
@@ -120,7 +112,7 @@ def deep_run(
     )
     labelled = labelled_rows(data, roles.task)
     fit_rows, val_rows = validation_rows(split, labelled, groups=data.groups, y=data.y, seed=seed)
-    tune_rows = np.intersect1d(split.indices("tune"), np.flatnonzero(labelled))
+    tune_rows = t.rows["tune"]
     if len(fit_rows) + len(val_rows) < MIN_TRAIN_ROWS or len(tune_rows) == 0:
         raise ModelError(
             f"Too few labelled samples for a deep model: {len(fit_rows) + len(val_rows)} on the training "
@@ -142,6 +134,8 @@ def deep_run(
     )
     config = found.best
 
+    primary = "auprc" if roles.task == "classification" else "r2"
+
     # 3. several seeds of the chosen configuration (60 -> 80 %)
     tune = data.subset(tune_rows)
     tune_groups = tune.groups
@@ -159,7 +153,7 @@ def deep_run(
         m, _ = train_on_rows(
             data, fit_rows, val_rows, spec=spec, config=config, seed=s, device=dev, on_epoch=on_epoch
         )
-        panel = _panel(tune.y_raw, m.scores(tune), spec=spec, groups=None, n_boot=0, seed=seed)
+        panel = t.panel(tune_rows, m.scores(tune), n_boot=0, seed=seed)
         per_seed.append(
             {
                 "seed": s,
@@ -169,30 +163,29 @@ def deep_run(
         )
         if model is None:
             model = m
-    assert model is not None  # n_seeds >= 1
+    if model is None:  # n_seeds >= 1 was checked above
+        raise ModelError("No seed was trained.")
     fit = data.subset(fit_rows)
     tune_scores = model.scores(tune)
-    metrics = {
-        "train": _panel(fit.y_raw, model.scores(fit), spec=spec, groups=fit.groups, n_boot=n_boot, seed=seed),
-        "tune": _panel(tune.y_raw, tune_scores, spec=spec, groups=tune_groups, n_boot=n_boot, seed=seed),
+    metrics = {  # the baselines' panel: same classes, positive class, groups and intervals
+        "train": t.panel(fit_rows, model.scores(fit), n_boot=n_boot, seed=seed),
+        "tune": t.panel(tune_rows, tune_scores, n_boot=n_boot, seed=seed),
         "test": None,
     }
-    primary = "auprc" if roles.task == "classification" else "r2"
 
-    # 4. shuffled-label control (80 -> 100 %)
-    train_side = np.concatenate([fit_rows, val_rows])
+    # 4. shuffled-label control (80 -> 100 %), shuffled as the baselines' control shuffles
+    train_side = np.sort(np.concatenate([fit_rows, val_rows]))
+    g_train = None if data.groups is None else data.groups[train_side]
+    rng = np.random.default_rng(seed + 7919)
     null: list[float] = []
     for j in range(n_shuffles):
-        rng = np.random.default_rng(seed + 10_000 + j)
         shuffled_y = data.y.copy()  # type: ignore[union-attr]
-        shuffled_y[train_side] = shuffled_y[rng.permutation(train_side)]
+        shuffled_y[train_side] = permute_labels(shuffled_y[train_side], g_train, rng)
         shuffled = TaskData(data.x, shuffled_y, data.ids, data.groups, data.y_raw)
 
         def on_epoch_null(epoch: int, _rec: Mapping[str, Any], j: int = j) -> None:
-            report(
-                0.8 + 0.2 * (j + epoch / config.max_epochs) / max(n_shuffles, 1),
-                f"shuffled-label control {j + 1}/{n_shuffles}",
-            )
+            frac = (j + epoch / config.max_epochs) / max(n_shuffles, 1)
+            report(0.8 + 0.2 * frac, f"shuffled-label control {j + 1}/{n_shuffles}, epoch {epoch}")
 
         m0, _ = train_on_rows(
             shuffled,
@@ -204,17 +197,19 @@ def deep_run(
             device=dev,
             on_epoch=on_epoch_null,
         )
-        null.append(
-            _panel(tune.y_raw, m0.scores(tune), spec=spec, groups=None, n_boot=0, seed=seed)[primary]["value"]
-        )
+        null.append(t.panel(tune_rows, m0.scores(tune), n_boot=0, seed=seed)[primary]["value"])
     real = metrics["tune"][primary]["value"]
+    finite = np.array([v for v in null if np.isfinite(v)])
     control = {
         "model": config.kind,
         "metric": primary,
         "real": real,
         "null": null,
+        "p_value": (1.0 + float((finite >= real).sum())) / (1.0 + finite.size) if finite.size else None,
         "n_shuffles": n_shuffles,
-        "p_value": (1 + sum(v >= real for v in null)) / (1 + len(null)) if null else None,
+        "permutation": permutation_kind(data.y[train_side], g_train),  # type: ignore[index]
+        "tuning": "the deep model's chosen configuration, retrained on each shuffle",
+        "scored_on": "tune side, real labels",
     }
 
     n_params = count_parameters(model.module)
@@ -258,6 +253,8 @@ def deep_run(
         "reproducibility": model.training_,
         "architecture": architecture,
         "controls": {"shuffled_label": control},
+        "positive_class": t.positive_class,
+        "predictions": {"tune": np.round(tune_scores, 6)},
         "tune_predictions": {
             "ids": tune.ids,
             "scores": tune_scores,
@@ -335,52 +332,50 @@ def run_deep(
 
 
 def deep_findings(entry: Mapping[str, Any], *, name: str) -> list[Finding]:
-    """``no_signal`` and ``overfitting`` for one deep entry."""
-    out: list[Finding] = []
+    """``no_signal`` and ``overfitting`` for one deep entry, by the baselines' rules
+    (``modeling.check_no_signal`` / ``check_overfitting``, same thresholds).
+
+    The deep control runs only a few shuffles (each is a full training), too few for a
+    permutation p-value; so besides "beat every shuffle" the tune interval's lower bound
+    must also lie above the shuffled-label mean, or the model gets ``no_signal`` too.
+    """
+    from ..modeling._compare import MIN_SHUFFLES_FOR_P, check_no_signal, check_overfitting
+
     ctrl = entry["controls"]["shuffled_label"]
     metric = ctrl["metric"]
-    tune = entry["metrics"]["tune"][metric]
+    mini = {
+        "primary_metric": metric,
+        "selected": name,
+        "models": {name: entry},
+        "controls": {"shuffled_label": ctrl},
+    }
+    out = check_no_signal(mini) + check_overfitting(mini)
     null = [v for v in ctrl["null"] if v is not None and np.isfinite(v)]
-    real = tune["value"]
-    if null and real is not None:
-        low = tune.get("low")
-        beaten = real > max(null) and (low is None or not np.isfinite(low) or low > float(np.mean(null)))
-        if not beaten:
+    tune = entry["metrics"]["tune"][metric]
+    low = tune.get("low")
+    few = 0 < len(null) < MIN_SHUFFLES_FOR_P
+    if few and not any(f.code == "no_signal" for f in out) and low is not None and np.isfinite(low):
+        if low <= float(np.mean(null)):
             out.append(
                 Finding(
                     code="no_signal",
                     severity="warning",
                     tip=7,
                     message=(
-                        f"The {name.upper()} is no better than the same network trained on shuffled labels: "
-                        f"tune {metric.upper()} {real:.3f} (95% interval {tune.get('low') or float('nan'):.3f}–"
-                        f"{tune.get('high') or float('nan'):.3f}) against {np.mean(null):.3f} on average with "
-                        f"shuffled labels ({len(null)} runs). It has learned nothing that generalises; do not "
-                        "report its predictions. Check the label, the features and the sample size."
+                        f"The {name.upper()} cannot be told apart from the same network trained on shuffled "
+                        f"labels: its tune {metric.upper()} is {tune['value']:.3f}, but the 95% interval reaches "
+                        f"down to {low:.3f}, below the shuffled-label average of {np.mean(null):.3f} "
+                        f"({len(null)} runs). The signal it found may be chance. Do not report it as evidence "
+                        "of a signal without more samples."
                     ),
-                    evidence={"model": name, "metric": metric, "real": real, "ci_low": low, "null": null},
+                    evidence={
+                        "model": name,
+                        "metric": metric,
+                        "real": tune["value"],
+                        "ci_low": low,
+                        "null_mean": float(np.mean(null)),
+                        "n_shuffles": len(null),
+                    },
                 )
             )
-    train = entry["metrics"]["train"][metric]
-    gap = train["value"] - real if train["value"] is not None and real is not None else None
-    high = tune.get("high")
-    if (
-        gap is not None
-        and gap > OVERFITTING_GAP
-        and (high is None or not np.isfinite(high) or high < train["value"])
-    ):
-        out.append(
-            Finding(
-                code="overfitting",
-                severity="warning",
-                tip=7,
-                message=(
-                    f"The {name.upper()} scores {train['value']:.3f} {metric.upper()} on the rows it was trained on "
-                    f"but {real:.3f} on the tune set (gap {gap:.3f} > {OVERFITTING_GAP}). It memorises the "
-                    "training data. Try stronger dropout or weight decay, a smaller network, or more data; "
-                    "judge it only by held-out metrics."
-                ),
-                evidence={"model": name, "metric": metric, "train": train["value"], "tune": real, "gap": gap},
-            )
-        )
     return out

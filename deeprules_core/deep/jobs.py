@@ -1,0 +1,182 @@
+"""The background job that trains the deep model: ``deeprules_core.deep.jobs:deep_job``.
+
+It loads the study, its table and its split, runs :func:`~deeprules_core.deep.run_deep`
+with per-epoch progress (cancel stops it at the next epoch), merges the entry into the
+stored baseline results (same panel, paired comparison with the best baseline), stores
+the merged results as artifact ``("results", "deep")``, saves the weights (unless the
+study holds sensitive data: then they are never written, Tip 10) and records the step.
+
+Job parameters (all optional): ``kind`` ("auto" / "mlp" / "cnn"), ``budget`` (default:
+the baselines' budget, else 20), ``seed``, ``n_seeds``, ``max_epochs``, ``n_shuffles``,
+``n_boot``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ModelError, SplitError
+from ..findings import Finding, sort_findings, summarise, to_jsonable
+from ..study import StepRecord, package_versions, utcnow
+
+__all__ = ["deep_job", "merge_deep", "DEFAULT_BUDGET"]
+
+DEFAULT_BUDGET = 20
+
+
+def _skeleton(entry: Mapping[str, Any], *, roles: Any, split: Any, budget: int, seed: int) -> dict[str, Any]:
+    """A results dict (HELPERS.md layout) for a study whose baselines have not run yet."""
+    preds = entry.get("tune_predictions") or {}
+    classes = None
+    if roles.task == "classification":
+        from ..modeling._metrics import sorted_classes
+
+        classes = sorted_classes(preds.get("y_true") or [])
+    return {
+        "task": roles.task,
+        "label": roles.label,
+        "classes": classes,
+        "positive_class": entry.get("positive_class"),
+        "budget": budget,
+        "seed": seed,
+        "split_sha256": split.sha256,
+        "primary_metric": "auprc" if roles.task == "classification" else "r2",
+        "models": {},
+        "tune_truth": {"ids": preds.get("ids"), "y": preds.get("y_true"), "groups": preds.get("groups")},
+        "controls": {"shuffled_label": None, "metadata_only": None},
+        "comparisons": [],
+        "selected": None,
+        "findings": [],
+        "versions": package_versions(),
+    }
+
+
+def merge_deep(
+    results: Mapping[str, Any] | None,
+    entry: Mapping[str, Any],
+    *,
+    roles: Any,
+    split: Any,
+    budget: int,
+    seed: int = 0,
+    n_boot: int = 1000,
+) -> dict[str, Any]:
+    """Put a deep entry into a results dict, then redo selection, comparisons and findings.
+
+    ``modeling.finalize_results`` re-selects and re-checks every model; the deep models'
+    own findings (their control, their gap, the comparison with the best baseline) are
+    added after it, once per (code, model, other model).
+    """
+    from ..modeling import finalize_results
+    from ._compare import compare_with_baselines, paired_comparisons
+
+    out = (
+        copy.deepcopy(dict(results))
+        if results
+        else _skeleton(entry, roles=roles, split=split, budget=budget, seed=seed)
+    )
+    out["models"] = {**out.get("models", {}), entry["family"]: copy.deepcopy(dict(entry))}
+    finalize_results(out)
+    findings = [Finding.from_dict(f) for f in out.get("findings", [])]
+    for e in out["models"].values():
+        if e.get("kind") == "deep":
+            findings += [Finding.from_dict(f) for f in e.get("findings", [])]
+    findings += compare_with_baselines(out, n_boot=n_boot, seed=seed)
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for f in sort_findings(findings):
+        key = (f.code, str(f.evidence.get("model", f.evidence.get("a", ""))), str(f.evidence.get("b", "")))
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    out["findings"] = [f.to_dict() for f in unique]
+    pairs = {(c["a"], c["b"]) for c in out.get("comparisons", [])}
+    out["comparisons"] = list(out.get("comparisons", [])) + [
+        c for c in paired_comparisons(out, n_boot=n_boot, seed=seed) if (c["a"], c["b"]) not in pairs
+    ]
+    return to_jsonable(out)
+
+
+def deep_job(ctx: Any) -> dict[str, Any]:
+    """Job target: train the deep model of ``ctx.study_id`` (see the module docstring)."""
+    from ..intake import load_dataset
+    from ..split import load_split
+    from ._io import save_deep
+    from ._runner import deep_run
+
+    ws = ctx.workspace
+    study = ws.get_study(ctx.study_id)
+    if study.dataset is None:
+        raise ModelError("The study has no data yet: load a table on the Data page first.")
+    df = load_dataset(ws, study.dataset.dataset_id)
+    split = load_split(ws, study)
+    if split is None:
+        raise SplitError(
+            "The study has no split yet: make the train / tune / test split on the Split page first."
+        )
+    baselines = ws.get_json(study.id, "results", "baselines")
+    p = dict(ctx.params)
+    budget = int(p.get("budget") or (baselines or {}).get("budget") or DEFAULT_BUDGET)
+    seed = int(p.get("seed", (baselines or {}).get("seed", 0)))
+    settings = {
+        "kind": p.get("kind", "auto"),
+        "budget": budget,
+        "seed": seed,
+        "n_seeds": int(p.get("n_seeds", 3)),
+        "max_epochs": int(p.get("max_epochs", 100)),
+        "n_shuffles": int(p.get("n_shuffles", 3)),
+        "n_boot": int(p.get("n_boot", 1000)),
+    }
+    started = utcnow()
+    ctx.progress(0.0, "preparing the data")
+    run = deep_run(df, study.roles, split, progress=ctx.progress, **settings)
+    name = run.entry["family"]
+    entry = dict(run.entry)
+    extra: list[Finding] = []
+    if study.design.sensitive_data:
+        entry["weights_sha256"] = None
+        extra.append(
+            Finding(
+                code="sensitive_model_export",
+                severity="info",
+                tip=10,
+                message=(
+                    f"The {name.upper()}'s weights were not saved: the study holds sensitive data, and "
+                    "weights can leak the training samples (membership inference, model inversion). "
+                    "Its results and configuration are kept; retrain it when needed."
+                ),
+                evidence={"model": name, "sensitive_data": True},
+            )
+        )
+    else:
+        entry["weights_sha256"] = save_deep(ws, study.id, run.model, name=name)
+    entry["findings"] = list(entry.get("findings", [])) + [f.to_dict() for f in extra]
+    results = merge_deep(
+        baselines, entry, roles=study.roles, split=split, budget=budget, seed=seed, n_boot=settings["n_boot"]
+    )
+    ws.put_json(study.id, "results", "deep", results)
+    tune = entry["metrics"]["tune"][results["primary_metric"]]
+    latest = ws.get_study(study.id)
+    record = StepRecord(
+        step="deep_learning",
+        params={**settings, "model": name, "config": entry["params"]},
+        input_hashes={"dataset": study.dataset.sha256, "split": split.sha256},
+        seed=seed,
+        versions=package_versions(),
+        started_at=started,
+        finished_at=utcnow(),
+        summary={
+            "model": name,
+            "primary_metric": results["primary_metric"],
+            "tune": tune,
+            "device": entry["device"],
+            "deterministic": entry["deterministic"],
+            "weights_sha256": entry["weights_sha256"],
+            "findings": summarise(Finding.from_dict(f) for f in results["findings"]),
+        },
+    )
+    ws.save_study(latest.with_step(record), action="deep_learning", detail={"model": name})
+    ctx.progress(1.0, "done")
+    return {"model": name, "tune": tune, "weights_sha256": entry["weights_sha256"], "device": entry["device"]}
