@@ -176,7 +176,9 @@ def shuffled_null_png(control: Mapping[str, Any] | None) -> bytes | None:
     return _png(fig)
 
 
-_X_KEYS = ("epoch", "epochs", "train_sizes", "sizes", "n_train", "x")
+_X_KEYS = ("epoch", "epochs", "n_train", "train_sizes", "sizes", "x")
+#: Numeric lists of a learning-curve record that are axes or counts, not curves.
+_NOT_SERIES = {"fraction", "n_groups", "n_train", "train_sizes", "sizes", "epoch", "epochs", "x", "seeds"}
 
 
 def learning_curve_png(curve: Mapping[str, Any] | None, title: str = "Learning curve") -> bytes | None:
@@ -188,6 +190,7 @@ def learning_curve_png(curve: Mapping[str, Any] | None, title: str = "Learning c
         k: np.asarray(v, dtype=float)
         for k, v in curve.items()
         if k != xkey
+        and k not in _NOT_SERIES
         and isinstance(v, Sequence)
         and not isinstance(v, str)
         and len(v) > 1
@@ -203,7 +206,11 @@ def learning_curve_png(curve: Mapping[str, Any] | None, title: str = "Learning c
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel((xkey or "epoch").replace("_", " "), fontsize=8)
+    ax.set_xlabel(
+        {"n_train": "training samples"}.get(xkey or "", (xkey or "epoch").replace("_", " ")), fontsize=8
+    )
+    if curve.get("metric"):
+        ax.set_ylabel(metric_name(str(curve["metric"])), fontsize=8)
     ax.legend(fontsize=7, frameon=False)
     ax.set_title(title)
     _style(ax)
@@ -223,8 +230,13 @@ def chart_png(name: str, facts: ReportFacts) -> bytes | None:
         return metrics_png(facts.models, facts.primary_metric)
     if name == "shuffled_null":
         return shuffled_null_png(facts.controls.get("shuffled_label"))
-    if name == "learning_curve":
-        for m in facts.deep_models:
+    if name in ("learning_curve", "deep_learning_curve"):
+        if name == "deep_learning_curve":
+            models = list(facts.deep_models)
+        else:  # the selected model's curve first, then any other
+            sel = facts.model(facts.selected)
+            models = ([sel] if sel else []) + [m for m in facts.models if m is not sel and m.kind != "deep"]
+        for m in models:
             png = learning_curve_png(m.learning_curve, f"Learning curve: {m.name}")
             if png:
                 return png

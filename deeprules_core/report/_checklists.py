@@ -112,6 +112,16 @@ def _redundancy(f: ReportFacts) -> str | None:
 def _preprocessing(f: ReportFacts) -> str | None:
     if not f.models:
         return None
+    pre = f.preprocessing
+    if pre.get("steps"):
+        n = pre.get("n_features")
+        out = f"{n} features; " if n is not None else ""
+        out += (
+            f"{', '.join(map(str, pre['steps']))}, fitted on {pre.get('fitted_on', 'the training rows only')}"
+        )
+        if pre.get("batch_correction") or pre.get("batch_correct"):
+            out += "; batch correction fitted on the training rows only"
+        return out + "."
     r = f.study.roles
     enc = "one-hot encoded sequences" if r.sequence else "numeric features"
     n = f.dataset.n_features if f.dataset and f.dataset.n_features else None
@@ -311,7 +321,7 @@ def dome_items(facts: ReportFacts) -> list[ChecklistItem]:
         A("Evaluation", "Performance metrics (test set)", _metrics(f, "test")),
         A("Evaluation", "Comparison with simpler baselines", _comparisons(f)),
         A("Evaluation", "Confidence intervals and statistical tests", _uncertainty(f)),
-        A("Evaluation", "Availability of raw predictions", None),
+        A("Evaluation", "Availability of raw predictions", "Every model's predictions on the tuning side (and the test side once used) are in results.json of the reproducibility bundle." if f.has_predictions else None),
     ]  # fmt: skip
 
 

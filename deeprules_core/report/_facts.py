@@ -89,6 +89,7 @@ class ModelFacts:
     name: str
     family: str
     kind: str  # "baseline" | "deep"
+    label: str
     params: Mapping[str, Any]
     seed: int | None
     n_trials: int
@@ -129,6 +130,10 @@ class ReportFacts:
     hardware: Mapping[str, str] = field(default_factory=dict)
     seeds: Mapping[str, int] = field(default_factory=dict)
     test_uses: tuple[Mapping[str, Any], ...] = ()
+    preprocessing: Mapping[str, Any] = field(default_factory=dict)
+    cv: Mapping[str, Any] = field(default_factory=dict)
+    statement: str = ""
+    has_predictions: bool = False
 
     # ---- derived views -------------------------------------------------------
     @property
@@ -184,6 +189,7 @@ def _models(results: Mapping[str, Any]) -> tuple[ModelFacts, ...]:
             ModelFacts(
                 name=str(name),
                 family=str(m.get("family") or name),
+                label=str(m.get("label") or name),
                 kind=str(m.get("kind") or "baseline"),
                 params=dict(m.get("params") or {}),
                 seed=m.get("seed"),
@@ -421,6 +427,12 @@ def gather_facts(
         hardware=_hardware(study),
         seeds=seeds,
         test_uses=tuple(test_uses),
+        preprocessing=to_jsonable(dict(results.get("preprocessing") or {})),
+        cv=to_jsonable(dict(results.get("cv") or {})),
+        statement=str(results.get("statement") or ""),
+        has_predictions=any(
+            isinstance(m, Mapping) and m.get("predictions") for m in (results.get("models") or {}).values()
+        ),
     )
 
 

@@ -266,6 +266,9 @@ def _summary(pdf: Any, facts: ReportFacts, statuses: list[TipStatus]) -> None:
         rows.append([str(t.tip.number), t.tip.title, t.status])
         fills[(i, 2)] = STATUS_COLOURS[t.status]
     _table(pdf, rows, widths=(12, 122, 40), fills=fills, size=9)
+    if facts.statement:
+        _para(pdf, facts.statement, style="B")
+        pdf.ln(1)
     counts = summarise(facts.findings)
     acked = sum(facts.study.acknowledgement(f.key) is not None for f in facts.findings)
     _para(
@@ -430,7 +433,7 @@ def _models_section(pdf: Any, facts: ReportFacts) -> None:
     for m in facts.models:
         rows.append(
             [
-                m.name,
+                m.name if m.label == m.name else f"{m.name} ({m.label})",
                 m.kind,
                 str(m.n_trials),
                 fmt_num(m.cv_score),

@@ -297,7 +297,14 @@ def _tip7(f: ReportFacts) -> Lines:
         done.append(
             f"Shuffled-label control ({sl.get('model')}, {metric_name(str(sl.get('metric')))}): real "
             f"{fmt_num(sl.get('real'))} vs shuffled mean {fmt_num(mean)} over {len(null)} shuffles, "
-            f"{fmt_p(sl.get('p_value'))}."
+            f"{fmt_p(sl.get('p_value'))}"
+            + (
+                f"; labels permuted {str(sl['permutation']).replace('_', ' ')}"
+                if sl.get("permutation")
+                else ""
+            )
+            + (f"; scored on the {sl['scored_on']}" if sl.get("scored_on") else "")
+            + "."
         )
     else:
         missing.append(Missing("Run the shuffled-label control.", "evaluate"))
@@ -334,8 +341,13 @@ def _tip9(f: ReportFacts) -> Lines:
         missing.append(Missing("Check top features against batch and covariates.", "interpret"))
     md = f.controls.get("metadata_only") if f.controls else None
     if md:
-        val = md.get("value", md.get("real"))
-        done.append(f"Metadata-only model ({metric_name(str(md.get('metric', '')))}): {fmt_num(val)}.")
+        val = md.get("value", md.get("score", md.get("real")))
+        cols = f" from {', '.join(map(str, md['columns']))}" if md.get("columns") else ""
+        chance = f" vs chance {fmt_num(md['chance'])}" if md.get("chance") is not None else ""
+        p = f", {fmt_p(md['p_value'])}" if md.get("p_value") is not None else ""
+        done.append(
+            f"Metadata-only model{cols}: {metric_name(str(md.get('metric', '')))} {fmt_num(val)}{chance}{p}."
+        )
     return done, missing
 
 
@@ -372,9 +384,9 @@ _RULES: dict[int, Callable[[ReportFacts], Lines]] = {
 _CHARTS: dict[int, tuple[str, ...]] = {
     1: ("class_balance",),
     2: ("metrics",),
-    3: ("learning_curve",),
+    3: ("deep_learning_curve",),
     4: ("pca",),
-    7: ("split", "shuffled_null"),
+    7: ("split", "shuffled_null", "learning_curve"),
 }
 
 

@@ -71,6 +71,8 @@ def make_results() -> dict:
             "trials": [{"number": i, "params": {}, "value": base - 0.1 + 0.01 * i, "state": "COMPLETE"} for i in range(trials)],
             "metrics": {"train": _panel(base + 0.08), "tune": _panel(base), "test": _panel(base - 0.01)},
             "duration_s": 1.5,
+            "curves": {"learning_curve": {"fraction": [0.25, 0.5, 1.0], "n_train": [18, 36, 72], "n_groups": [9, 18, 36],
+                                          "train": [1.0, 0.95, 0.93], "tune": [0.7, 0.8, base], "metric": "auprc"}},
         }  # fmt: skip
 
     deep = model("mlp", "deep", 0.801, 5)
@@ -297,7 +299,15 @@ def test_charts_are_png_or_none():
 
     facts, _ = full_facts()
     empty = gather_facts(Study.new("e"))
-    for name in ("class_balance", "pca", "split", "metrics", "shuffled_null", "learning_curve"):
+    for name in (
+        "class_balance",
+        "pca",
+        "split",
+        "metrics",
+        "shuffled_null",
+        "learning_curve",
+        "deep_learning_curve",
+    ):
         png = chart_png(name, facts)
         assert png is not None and png.startswith(b"\x89PNG"), name
         assert chart_png(name, empty) is None
