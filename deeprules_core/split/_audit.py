@@ -85,21 +85,57 @@ def _group_overlap(df: pd.DataFrame, roles: Roles, sides: np.ndarray) -> list[Fi
 
 
 def _feature_matrix(df: pd.DataFrame, roles: Roles) -> tuple[list[str], np.ndarray | None]:
-    cols = [c for c in roles.feature_columns(df) if c in df.columns]
+    dtypes = df.dtypes  # one pass over the dtypes: df[c] per column is slow on wide tables
+
+    def numeric(t: object) -> bool:
+        return pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+
+    if roles.features:
+        cols = [c for c in roles.features if c in df.columns]
+    else:  # the rule of Roles.feature_columns
+        meta = set(roles.metadata_columns)
+        cols = [c for c, t in dtypes.items() if c not in meta and numeric(t)]
     if not cols:
         return cols, None
-    X = df[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    if all(numeric(dtypes[c]) for c in cols):
+        return cols, df[cols].to_numpy(dtype=np.float64, na_value=np.nan)
+    X = np.column_stack(
+        [pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan) for c in cols]
+    )
     return cols, X
 
 
-def _exact_duplicates(df: pd.DataFrame, roles: Roles, sides: np.ndarray, cols: list[str]) -> list[Finding]:
-    key_cols = list(cols) + ([roles.sequence] if roles.sequence and roles.sequence in df.columns else [])
-    if not key_cols:
+def _row_keys(M: np.ndarray) -> np.ndarray:
+    """An integer per row, equal for rows with identical values (NaN equals NaN)."""
+    M = np.where(np.isnan(M), np.nan, M + 0.0)  # one NaN bit pattern; -0.0 becomes 0.0
+    M = np.ascontiguousarray(M)
+    view = M.view(np.dtype((np.void, M.dtype.itemsize * M.shape[1])))[:, 0]
+    return np.unique(view, return_inverse=True)[1].ravel()
+
+
+def _exact_duplicates(
+    df: pd.DataFrame, roles: Roles, sides: np.ndarray, cols: list[str], X: np.ndarray | None
+) -> list[Finding]:
+    parts = []
+    if X is not None:
+        parts.append(X)
+    seq = roles.sequence if roles.sequence and roles.sequence in df.columns else None
+    if seq:
+        parts.append(pd.factorize(df[seq].astype(str))[0][:, None].astype(np.float64))
+    if not parts:
         return []
-    keyed = df[key_cols]
-    usable = ~keyed.isna().all(axis=1).to_numpy()
-    h = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
+    key_cols = list(cols) + ([seq] if seq else [])
+    M = np.hstack(parts)
+    usable = ~np.isnan(M).all(axis=1)
+    # candidates on a subset of columns (bounded cost on wide data), confirmed on all columns
+    sub = M[:, :MAX_FEATURES_FOR_NEAR] if M.shape[1] > MAX_FEATURES_FOR_NEAR else M
+    h = _row_keys(sub)
     frame = pd.DataFrame({"h": h[usable], "side": sides[usable], "row": np.flatnonzero(usable)})
+    cand = frame.groupby("h")["side"].transform("nunique") > 1
+    if cand.any() and sub is not M:
+        rows = frame.loc[cand, "row"].to_numpy()
+        full = _row_keys(M[rows])
+        frame.loc[cand, "h"] = h.max() + 1 + full  # new keys, apart from the subset keys
     per_hash = frame.groupby("h")["side"].nunique()
     crossing = per_hash[per_hash > 1].index
     if len(crossing) == 0:
@@ -264,7 +300,7 @@ def audit_split(df: pd.DataFrame, roles: Roles, split: Split) -> list[Finding]:
     sides = pd.Categorical(split.assignment["split"], categories=SIDES).codes.astype(np.int64)
     findings = _group_overlap(df, roles, sides)
     cols, X = _feature_matrix(df, roles)
-    findings += _exact_duplicates(df, roles, sides, cols)
+    findings += _exact_duplicates(df, roles, sides, cols, X)
     if X is not None and not any(
         f.code == "split_duplicate_overlap" and f.severity == "error" for f in findings
     ):

@@ -17,6 +17,9 @@ from ._types import SIDES
 REGRESSION_BINS = 5
 #: Largest test or tuning fraction: a bigger held-out side leaves too little to train on.
 MAX_HELDOUT = 0.8
+#: Floor of the stratification tolerance (see :func:`stratification_tolerance`): five
+#: percentage points of class share is within the noise of a few hundred samples.
+MIN_TOLERANCE = 0.05
 
 
 def _label_name(value: Any) -> str:
@@ -180,19 +183,53 @@ def _folds_on(
     return fold
 
 
-def _stratification_report(side: np.ndarray, strata: np.ndarray, names: list, fractions: np.ndarray) -> dict:
+def stratification_tolerance(max_unit_rows: int, side_rows: int) -> float:
+    """How far a class's share on one side may stray from its share overall.
+
+    ``max(0.05, 2 * max_unit_rows / side_rows)``: whole groups move in steps of up to
+    ``max_unit_rows`` rows, so a side can miss its exact class count by about one
+    group's worth (twice that, for margin); with many small groups the 5-point floor
+    applies. Plain stratified rows (``max_unit_rows`` = 1) stay far inside it.
+    """
+    return max(MIN_TOLERANCE, 2.0 * max_unit_rows / max(1, side_rows))
+
+
+def _stratification_report(
+    side: np.ndarray,
+    strata: np.ndarray,
+    names: list,
+    fractions: np.ndarray,
+    units: np.ndarray | None = None,
+    *,
+    enforce: bool = False,
+) -> dict:
+    """Worst class-share deviation over the sides; with ``enforce`` a SplitError when it
+    exceeds :func:`stratification_tolerance` (never a silently unstratified split)."""
     known = strata >= 0
     overall = np.bincount(strata[known], minlength=len(names)) / known.sum()
+    max_unit = int(np.bincount(units).max()) if units is not None and len(units) else 1
     worst = 0.0
     for s, frac in enumerate(fractions):
-        if frac <= 0:
-            continue
         on = known & (side == s)
-        if not on.any():
+        if frac <= 0 or not on.any():
             continue
         share = np.bincount(strata[on], minlength=len(names)) / on.sum()
-        worst = max(worst, float(np.abs(share - overall).max()))
-    return {"strata": [str(n) for n in names], "class_share_max_deviation": round(worst, 4)}
+        dev = np.abs(share - overall)
+        worst = max(worst, float(dev.max()))
+        tol = stratification_tolerance(max_unit, int(on.sum()))
+        if enforce and dev.max() > tol:
+            k = int(np.argmax(dev))
+            raise SplitError(
+                f"The {SIDES[s]} side would hold {share[k]:.0%} of class {names[k]!r} against "
+                f"{overall[k]:.0%} overall, beyond the tolerance of {tol:.0%}: the groups are too few "
+                "or too unequal in size to keep the class proportions. Choose larger test and "
+                "tuning fractions, fewer sides (tuning fraction 0), or 'leave_batch_out'."
+            )
+    return {
+        "strata": [str(n) for n in names],
+        "class_share_max_deviation": round(worst, 4),
+        "max_unit_rows": max_unit,
+    }
 
 
 def _check_every_side_has_every_class(

@@ -73,7 +73,7 @@ def _group(df, roles, *, test_fraction, tune_fraction, n_folds, rng, holdout_bat
         unit_word="group",
         grouped=True,
     )
-    extra = _stratification_report(side, strata, names, fractions)
+    extra = _stratification_report(side, strata, names, fractions, units, enforce=True)
     extra["n_bins"] = n_bins if roles.task == "regression" else None
     extra["n_groups"] = {SIDES[s]: int(len(np.unique(units[side == s]))) for s in range(3)}
     return side, fold, extra
