@@ -34,6 +34,7 @@ from ._common import (
     cv_splitter,
     design,
     groups_of,
+    one_thread,
     partial_f,
 )
 
@@ -72,7 +73,8 @@ def _predictability(S: np.ndarray, b: np.ndarray, groups: np.ndarray | None, see
     if splitter is None or S.shape[1] == 0:
         return {"testable": False, "reason": name}
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000))
-    pred = cross_val_predict(model, S, b, cv=splitter, groups=g)
+    with one_thread():
+        pred = cross_val_predict(model, S, b, cv=splitter, groups=g)
     out = chance_test(b, pred)
     out.update({"testable": True, "cv": name, "model": "logistic_regression on top PCs",
                 "n_pcs": int(S.shape[1])})  # fmt: skip
@@ -93,7 +95,8 @@ def _mixing(S: np.ndarray, b: np.ndarray, groups: np.ndarray | None) -> dict[str
     gsize = np.bincount(g)
     extra = int(gsize.max()) - 1
     m = min(n - 1, k + extra)
-    idx = NearestNeighbors(n_neighbors=m + 1).fit(S).kneighbors(S, return_distance=False)[:, 1:]
+    with one_thread():
+        idx = NearestNeighbors(n_neighbors=m + 1).fit(S).kneighbors(S, return_distance=False)[:, 1:]
     valid = g[idx] != g[:, None]
     take = valid & (np.cumsum(valid, axis=1) <= k)
     used = take.sum(axis=1)

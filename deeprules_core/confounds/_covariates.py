@@ -28,6 +28,7 @@ from ._common import (
     design,
     groups_of,
     is_continuous,
+    one_thread,
     partial_f,
 )
 
@@ -173,7 +174,8 @@ def metadata_only_model(
         if n_splits < 2 or len(yv) < 10:
             return None
         cv = GroupKFold(n_splits) if g is not None else KFold(n_splits, shuffle=True, random_state=seed)
-        pred = cross_val_predict(Ridge(alpha=1.0), D, yv, cv=cv, groups=g)
+        with one_thread():
+            pred = cross_val_predict(Ridge(alpha=1.0), D, yv, cv=cv, groups=g)
         r = float(np.corrcoef(pred, yv)[0, 1]) if np.std(pred) > 0 else 0.0
         t = r * np.sqrt((len(yv) - 2) / max(1 - r * r, 1e-12))
         out.update({"model": "ridge_regression", "metric": "r2", "score": float(r2_score(yv, pred)),
@@ -185,7 +187,8 @@ def metadata_only_model(
         if splitter is None:
             return None
         model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
-        pred = cross_val_predict(model, D, codes, cv=splitter, groups=g)
+        with one_thread():
+            pred = cross_val_predict(model, D, codes, cv=splitter, groups=g)
         ct = chance_test(codes, pred)
         out.update({"model": "logistic_regression", "metric": "balanced_accuracy",
                     "score": ct["balanced_accuracy"], "chance": ct["chance_balanced_accuracy"],

@@ -103,14 +103,20 @@ def _classification(df: pd.DataFrame, roles: Roles, prep: Prepared, seed: int) -
             auc = float(res.statistic / (len(xp) * len(xn)))
             if max(auc, 1 - auc) < LEAK_AUROC:
                 continue
+            higher = auc >= 0.5
             p_bonf = float(min(1.0, res.pvalue * n_tests))
             yy = pos[ok].astype(int)
             cv = _stump_cv(x[ok], yy, seed)
             if p_bonf < LEAK_ALPHA and cv >= LEAK_CV_BALANCED_ACCURACY:
-                cls = classes[1] if len(classes) == 2 else classes[c]
-                out.append({"feature": name, "auroc": auc, "class": str(cls), "p_bonferroni": p_bonf,
+                if len(classes) == 2:  # name the class in which the feature is high
+                    cls, direction = (classes[1], "higher") if higher else (classes[0], "higher")
+                else:
+                    cls, direction = classes[c], "higher" if higher else "lower"
+                out.append({"feature": name, "auroc": max(auc, 1 - auc), "class": str(cls),
+                            "direction": direction, "p_bonferroni": p_bonf,
                             "cv_threshold_balanced_accuracy": cv, "n": int(ok.sum()),
-                            "mean_in_class": float(xp.mean()), "mean_in_others": float(xn.mean())})  # fmt: skip
+                            "mean_in_class": float((xp if higher or len(classes) > 2 else xn).mean()),
+                            "mean_in_others": float((xn if higher or len(classes) > 2 else xp).mean())})  # fmt: skip
     best: dict[str, dict[str, Any]] = {}
     for r in out:
         if r["feature"] not in best or abs(r["auroc"] - 0.5) > abs(best[r["feature"]]["auroc"] - 0.5):
@@ -166,7 +172,7 @@ def leakage_findings(df: pd.DataFrame, roles: Roles, *, prepared: Prepared, seed
         detail = ", ".join(f"'{r['feature']}' (Spearman rho {r['spearman_rho']:+.3f})" for r in leaks[:5])
     else:
         detail = ", ".join(
-            f"'{r['feature']}' (AUROC {r['auroc']:.3f} for '{r['class']}', one threshold classifies "
+            f"'{r['feature']}' (AUROC {r['auroc']:.3f}, {r['direction']} in '{r['class']}'; one threshold classifies "
             f"held-out samples with balanced accuracy {r['cv_threshold_balanced_accuracy']:.2f})"
             for r in leaks[:5]
         )
