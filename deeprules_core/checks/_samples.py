@@ -1,0 +1,330 @@
+"""Sample-level checks: identical and near-identical samples, identical samples with
+different labels, and outlying samples.
+
+Near-duplicates are found without the n x n correlation matrix: every sample is
+projected onto 16 random directions (Johnson-Lindenstrauss), candidate pairs come from
+a k-d tree on the projections, and each candidate is then verified with its exact
+correlation over all features. Outliers use robust distances on principal-component
+scores (randomised SVD), so both stay fast on 2,000 x 20,000 and on 20,000 x 500 tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.spatial import cKDTree
+
+from ..findings import Finding
+from ..study import Roles
+from ._profile import FeatureProfile
+from ._stats import robust_z
+
+__all__ = ["check_duplicates", "check_outliers", "outlier_scores", "near_duplicate_pairs"]
+
+#: Two samples whose feature profiles (each feature standardised) correlate above 0.999
+#: are the same measurement, copied or lightly re-processed. Calibration (tests): a
+#: technical replicate with noise at 10% of the biological SD correlates about 0.99,
+#: biological replicates far less; 0.999 is only reached with noise under ~3% of the
+#: biological SD, i.e. the same data.
+NEAR_DUP_CORR = 0.999
+#: Fewer varying features than this and two unrelated samples can correlate by chance.
+NEAR_DUP_MIN_FEATURES = 10
+#: Exact duplicates are only meaningful with several features (two patients can share
+#: three whole-number values by chance) ...
+EXACT_DUP_MIN_FEATURES = 3
+#: ... and with whole-number data, at least this many.
+EXACT_DUP_MIN_WHOLE = 10
+_N_PROJ = 16
+#: Projected squared distances are verified up to 4 x the threshold: the 99.9999th
+#: percentile of chi2(16)/16 is 3.4, so no true pair is missed.
+_PROJ_SLACK = 4.0
+#: Verify at most this many candidate pairs (a table of thousands of copies of one
+#: sample is reported from the first ones).
+_MAX_CANDIDATES = 200_000
+#: Principal components used for outlier distances.
+OUTLIER_PCS = 10
+#: A sample is an outlier when its robust distance has a Bonferroni-corrected tail
+#: probability under 1% (chi-square with one degree of freedom per component, scaled so
+#: that the median sample sits at the chi-square median): on clean Gaussian data this
+#: flags a sample in fewer than 1 of 100 tables.
+OUTLIER_ALPHA = 0.01
+#: More than 5% of samples beyond the threshold is a subgroup (a batch, a subtype), not
+#: a few bad samples: reported as a note pointing to the batch and confound checks.
+OUTLIER_MAX_SHARE = 0.05
+#: Robust statistics need enough samples per stratum.
+OUTLIER_MIN_N = 20
+
+
+def _ids(df: pd.DataFrame, roles: Roles, rows) -> list:
+    rows = np.asarray(rows, dtype=int)
+    if roles.id and roles.id in df.columns:
+        return df[roles.id].to_numpy()[rows].tolist()
+    return rows.tolist()
+
+
+def _projection(profile: FeatureProfile, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random Gaussian directions G (features x 16) and the projections Z @ G (cached)."""
+    cache = profile.__dict__.setdefault("_projection_cache", {})
+    if seed not in cache:
+        rng = np.random.default_rng(seed)
+        G = rng.standard_normal((profile.p, _N_PROJ)).astype(np.float32)
+        cache[seed] = (G, (profile.Z @ G).astype(np.float64))
+    return cache[seed]
+
+
+def _exact_groups(profile: FeatureProfile) -> list[np.ndarray]:
+    """Groups of rows with identical feature values (missing equals missing).
+
+    Identical rows have identical projections; candidates within a tiny distance are
+    linked into groups, and each group is then verified value by value.
+    """
+    if profile.n < 2 or profile.p == 0:
+        return []
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    _, P = _projection(profile)
+    tol = 1e-4 * np.sqrt(max(profile.p, 1))
+    pairs = cKDTree(P).query_pairs(tol, output_type="ndarray")
+    if not len(pairs):
+        return []
+    n = profile.n
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    sizes = np.bincount(comp)
+    groups = []
+    for c in np.flatnonzero(sizes > 1):
+        members = np.flatnonzero(comp == c)
+        rows = np.ascontiguousarray(profile.X[members])
+        rows[np.isnan(rows)] = np.nan  # one NaN bit pattern
+        view = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, inverse, counts = np.unique(view, return_inverse=True, return_counts=True)
+        for g in np.flatnonzero(counts > 1):
+            groups.append(members[inverse.ravel() == g])
+    return groups
+
+
+def near_duplicate_pairs(profile: FeatureProfile, *, threshold: float = NEAR_DUP_CORR, seed: int = 0):
+    """Pairs of samples whose standardised feature profiles correlate above ``threshold``.
+
+    Returns ``(i, j, r)`` arrays (i < j). Exact duplicates are included (r = 1).
+    """
+    empty = (np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+    if profile.n < 2 or int(profile.informative().sum()) < NEAR_DUP_MIN_FEATURES:
+        return empty
+    Z = profile.Z
+    p = Z.shape[1]
+    G, proj = _projection(profile, seed)
+    row_mean = Z.mean(axis=1, dtype=np.float64)
+    sq = np.einsum("ij,ij->i", Z, Z, dtype=np.float64) - p * row_mean**2
+    norm = np.sqrt(np.maximum(sq, 0.0))
+    proj = proj - np.outer(row_mean, G.sum(axis=0, dtype=np.float64))
+    ok = norm > 1e-8 * max(1.0, float(np.median(norm)))
+    idx = np.flatnonzero(ok)
+    V = proj[idx] / (norm[idx, None] * np.sqrt(_N_PROJ))
+    radius = np.sqrt(2 * (1 - threshold) * _PROJ_SLACK)
+    pairs = cKDTree(V).query_pairs(radius, output_type="ndarray")
+    if not len(pairs):
+        return empty
+    pairs = pairs[:_MAX_CANDIDATES]
+    i, j = idx[pairs[:, 0]], idx[pairs[:, 1]]
+    r = np.empty(len(i))
+    for a in range(0, len(i), 2000):
+        ii, jj = i[a : a + 2000], j[a : a + 2000]
+        A = Z[ii].astype(np.float64) - row_mean[ii, None]
+        B = Z[jj].astype(np.float64) - row_mean[jj, None]
+        r[a : a + 2000] = np.einsum("ij,ij->i", A, B) / (norm[ii] * norm[jj])
+    keep = r > threshold
+    lo, hi = np.minimum(i, j)[keep], np.maximum(i, j)[keep]
+    return lo, hi, r[keep]
+
+
+def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile) -> list[Finding]:
+    """Exact duplicates, near-duplicates, and identical samples with different labels."""
+    out: list[Finding] = []
+    p = profile.p
+    labels = df[roles.label].to_numpy() if roles.label and roles.label in df.columns else None
+    enough = p >= EXACT_DUP_MIN_FEATURES and (p >= EXACT_DUP_MIN_WHOLE or not profile.whole.all())
+    groups = _exact_groups(profile) if enough else []
+    in_group = np.full(profile.n, -1)
+    for g, rows in enumerate(groups):
+        in_group[rows] = g
+    if groups:
+        n_rows = int(sum(len(g) for g in groups))
+        examples = [_ids(df, roles, g[:10]) for g in groups[:10]]
+        out.append(
+            Finding(
+                code="exact_duplicates",
+                severity="error" if p >= NEAR_DUP_MIN_FEATURES else "warning",
+                tip=1,
+                columns=(),
+                message=(
+                    f"{n_rows} samples form {len(groups)} group(s) with identical values in all {p} features "
+                    f"(e.g. {', '.join(map(str, examples[0][:3]))}). Identical measurements are one sample "
+                    "entered twice, not independent evidence: if copies land in training and test data, the "
+                    "test score is inflated. Keep one copy of each, or treat each group as one unit (group column)."
+                ),
+                evidence={"n_groups": len(groups), "n_rows": n_rows, "groups": examples},
+            )
+        )
+        if labels is not None:
+            conflicts = []
+            for rows in groups:
+                lab = pd.unique(pd.Series(labels[rows]).dropna())
+                if len(lab) > 1:
+                    conflicts.append({"samples": _ids(df, roles, rows[:10]), "labels": [str(x) for x in lab]})
+            if conflicts:
+                out.append(
+                    Finding(
+                        code="conflicting_labels",
+                        severity="error",
+                        tip=1,
+                        columns=(roles.label,),
+                        message=(
+                            f"{len(conflicts)} group(s) of samples have identical features but different labels "
+                            f"in '{roles.label}' (e.g. {conflicts[0]['samples'][:3]} labelled "
+                            f"{' / '.join(conflicts[0]['labels'])}). One measurement cannot be two things: either "
+                            "a label is wrong or the samples were mixed up. Resolve them before training; no model "
+                            "can fit contradictory labels, and they make every evaluation noisy."
+                        ),
+                        evidence={"n_groups": len(conflicts), "groups": conflicts[:20]},
+                    )
+                )
+    i, j, r = near_duplicate_pairs(profile)
+    near = (in_group[i] < 0) | (in_group[i] != in_group[j])
+    i, j, r = i[near], j[near], r[near]
+    if len(i):
+        differ = 0 if labels is None else int(sum(labels[a] != labels[b] for a, b in zip(i, j, strict=True)))
+        order = np.argsort(-r, kind="stable")[:20]
+        pairs = [
+            {
+                "samples": _ids(df, roles, [i[k], j[k]]),
+                "rows": [int(i[k]), int(j[k])],
+                "correlation": float(r[k]),
+            }
+            for k in order
+        ]
+        out.append(
+            Finding(
+                code="near_duplicates",
+                severity="warning",
+                tip=1,
+                columns=(),
+                message=(
+                    f"{len(i)} pair(s) of samples are nearly identical (correlation above {NEAR_DUP_CORR} over "
+                    f"all standardised features; e.g. {pairs[0]['samples'][0]} and {pairs[0]['samples'][1]}, "
+                    f"r = {pairs[0]['correlation']:.5f})"
+                    + (f"; {differ} of these pairs have different labels" if differ else "")
+                    + ". Biological and even technical replicates differ more than this: these look like the "
+                    "same data twice (a re-upload, a rounded copy). Copies split between training and test "
+                    "inflate the score; keep one, or put each pair in one group."
+                ),
+                evidence={
+                    "n_pairs": len(i),
+                    "threshold": NEAR_DUP_CORR,
+                    "pairs": pairs,
+                    "n_label_differs": differ,
+                },
+            )
+        )
+    return out
+
+
+def outlier_scores(
+    df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """Robust distance of every sample on principal-component scores.
+
+    Each component's scores are centred on their median and scaled by their MAD
+    (within each class when every class has at least 20 samples); the squared
+    distances are summed over components and rescaled so that the median sample sits
+    at the chi-square median. Columns: ``row``, ``sample``, ``distance``,
+    ``threshold``, ``outlier`` (and ``label`` when set). Empty when there are too few
+    samples or features.
+    """
+    profile = profile or FeatureProfile.from_frame(df, roles)
+    cols = ["row", "sample", "distance", "threshold", "outlier"]
+    n = profile.n
+    if n < OUTLIER_MIN_N or int(profile.informative().sum()) < 2:
+        return pd.DataFrame(columns=cols)
+    scores, _ = profile.pca_scores(OUTLIER_PCS, seed=seed)
+    k = scores.shape[1]
+    if k == 0:
+        return pd.DataFrame(columns=cols)
+    z = np.empty_like(scores, dtype=float)
+    strata = np.zeros(n, dtype=int)
+    if roles.task == "classification" and roles.label and roles.label in df.columns:
+        codes, _ = pd.factorize(df[roles.label])
+        sizes = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0)
+        if len(sizes) > 1 and sizes.min() >= OUTLIER_MIN_N and (codes >= 0).all():
+            strata = codes
+    for s in np.unique(strata):
+        m = strata == s
+        z[m] = robust_z(scores[m], axis=0)
+    d2 = (z**2).sum(axis=1)
+    scale = float(np.median(d2)) / stats.chi2.median(k)
+    scale = scale if scale > 0 else 1.0
+    threshold = float(stats.chi2.isf(OUTLIER_ALPHA / n, k) * scale)
+    out = pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "sample": _ids(df, roles, np.arange(n)),
+            "distance": np.sqrt(d2),
+            "threshold": np.sqrt(threshold),
+            "outlier": d2 > threshold,
+        }
+    )
+    if roles.label and roles.label in df.columns:
+        out["label"] = df[roles.label].astype(str).to_numpy()
+    return out
+
+
+def check_outliers(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile) -> list[Finding]:
+    """Samples far from the others on the main axes of variation (robust PCA distance)."""
+    sc = outlier_scores(df, roles, profile=profile)
+    if sc.empty or not sc["outlier"].any():
+        return []
+    hits = sc[sc["outlier"]].sort_values("distance", ascending=False)
+    n, m = len(sc), len(hits)
+    threshold = float(sc["threshold"].iloc[0])
+    evidence = {
+        "n_outliers": m,
+        "threshold": threshold,
+        "samples": hits["sample"].tolist()[:50],
+        "rows": hits["row"].tolist()[:50],
+        "distance": hits["distance"].round(2).tolist()[:50],
+        "median_distance": float(sc["distance"].median()),
+        "method": f"median/MAD z-scores on {OUTLIER_PCS} principal components",
+    }
+    if m > OUTLIER_MAX_SHARE * n:
+        return [
+            Finding(
+                code="outliers",
+                severity="info",
+                tip=1,
+                columns=(),
+                message=(
+                    f"{m} samples ({m / n:.0%}) lie far from the rest on the main axes of variation: too many "
+                    "to be a few bad samples, so this is probably a subgroup (a batch, a site, a subtype). "
+                    "Look at the PCA on the Batch & confounds page to see what separates them."
+                ),
+                evidence=evidence,
+            )
+        ]
+    return [
+        Finding(
+            code="outliers",
+            severity="warning",
+            tip=1,
+            columns=(),
+            message=(
+                f"{m} sample(s) are outliers: their robust distance on the main axes of variation exceeds "
+                f"{threshold:.1f} (median sample: {evidence['median_distance']:.1f}); e.g. "
+                f"{', '.join(map(str, evidence['samples'][:5]))}. Outliers are often failed or mislabelled "
+                "samples and can dominate what a model learns. Check their quality records; remove them only "
+                "with a reason you can report, and say so."
+            ),
+            evidence=evidence,
+        )
+    ]
