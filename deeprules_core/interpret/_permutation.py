@@ -79,8 +79,14 @@ CELL_BUDGET = 5_000_000
 
 # ----------------------------------------------------------------- model access
 def model_classes(model: Any) -> list[Any] | None:
-    """The class labels in the order of ``predict_proba``'s columns (None for regression)."""
-    classes = getattr(model, "classes_", None)
+    """The class labels in the order of ``predict_proba``'s columns (None for regression).
+
+    The study's pipelines are fitted on integer codes and name the classes in
+    ``deeprules_classes_``; deep models in ``classes``.
+    """
+    classes = getattr(model, "deeprules_classes_", None)
+    if classes is None:
+        classes = getattr(model, "classes_", None)
     if classes is None:
         classes = getattr(model, "classes", None)
     return None if classes is None else list(classes)
