@@ -79,5 +79,6 @@ class Split:
     def from_csv(cls, text: str, *, strategy: str = "from_file", seed: int = 0) -> Split:
         from io import StringIO
 
-        a = pd.read_csv(StringIO(text), dtype={"id": str})
+        # keep_default_na=False: a sample called "NA" or "null" keeps its name
+        a = pd.read_csv(StringIO(text), dtype={"id": str, "split": str}, keep_default_na=False)
         return cls(strategy=strategy, seed=seed, assignment=a)
