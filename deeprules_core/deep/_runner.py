@@ -58,6 +58,29 @@ def _modeling() -> Any:
     return modeling
 
 
+def epoch_curve(history: list[dict[str, Any]], *, metric: str, best_epoch: int) -> dict[str, Any]:
+    """The per-epoch learning curve as columns (train/validation loss and metric)."""
+    keys = ("epoch", "train_loss", "val_loss", "train_metric", "val_metric")
+    out: dict[str, Any] = {k: [h[k] for h in history] for k in keys}
+    out.update(metric=metric, best_epoch=int(best_epoch), validation="first CV fold of the training side")
+    return out
+
+
+def _curves(t: Any, rows: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """ROC / PR / calibration data on the tune side, as the baselines have them."""
+    from ..modeling._curves import curve_data
+
+    classes = list(range(t.n_classes)) if t.classes else None
+    curves = curve_data(t.y[rows], scores, task=t.task, classes=classes, positive_class=t.positive)
+    if t.classes:  # key the curves by the real class names
+        names = {str(i): str(c) for i, c in enumerate(t.classes)}
+        curves = {
+            k: ({names.get(c, c): v for c, v in d.items()} if k != "scatter" else d)
+            for k, d in curves.items()
+        }
+    return curves
+
+
 class _Throttle:
     def __init__(self, progress: Progress | None) -> None:
         self.progress, self.last = progress, 0.0
@@ -238,16 +261,16 @@ def deep_run(
         "trials": found.trials,
         "importance": found.importance,
         "metrics": metrics,
-        "curves": {"learning_curve": model.history_},
-        "learning_curve": model.history_,
-        "seeds": {
-            "seeds": [p["seed"] for p in per_seed],
-            "per_seed": per_seed,
-            "summary": {
-                k: {"mean": float(np.nanmean(v)), "sd": float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0}
-                for k, v in seed_values.items()
-            },
+        "curves": _curves(t, tune_rows, tune_scores),
+        "learning_curve": epoch_curve(
+            model.history_, metric=primary, best_epoch=model.training_["best_epoch"]
+        ),
+        "seeds": per_seed,
+        "seed_summary": {
+            k: {"mean": float(np.nanmean(v)), "sd": float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0}
+            for k, v in seed_values.items()
         },
+        "n_params": n_params,
         "device": str(dev),
         "deterministic": True,
         "reproducibility": model.training_,

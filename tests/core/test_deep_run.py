@@ -48,10 +48,12 @@ def test_run_deep_entry_is_complete_reproducible_and_clean_on_clean_data():
     assert a["kind"] == "deep" and a["family"] == "mlp"
     assert a["n_trials"] == SMALL["budget"] and len(a["trials"]) == 2
     assert a["deterministic"] is True and a["device"] == "cpu"
-    assert a["seeds"]["seeds"] == [0, 1]
-    assert set(a["seeds"]["summary"]["auprc"]) == {"mean", "sd"}
+    assert [s["seed"] for s in a["seeds"]] == [0, 1] and "auprc" in a["seeds"][0]["tune"]
+    assert set(a["seed_summary"]["auprc"]) == {"mean", "sd"}
     curve = a["learning_curve"]
-    assert curve and {"epoch", "train_loss", "val_loss", "train_metric", "val_metric"} <= set(curve[0])
+    assert {"epoch", "train_loss", "val_loss", "train_metric", "val_metric"} <= set(curve)
+    assert len(curve["epoch"]) == len(curve["val_loss"]) >= curve["best_epoch"] >= 1
+    assert {"roc", "pr"} <= set(a["curves"])
     tune = a["metrics"]["tune"]["auprc"]
     assert tune["value"] > 0.85 and tune["low"] <= tune["value"] <= tune["high"]
     assert a["controls"]["shuffled_label"]["n_shuffles"] == 2
