@@ -119,6 +119,8 @@ def bundle_study_dict(
                 out.setdefault(key, int(rec.params[key]))
     if "n_shuffles" not in out and isinstance(null, list):
         out["n_shuffles"] = len(null)
+    if "n_boot" not in out and isinstance(res.get("n_boot"), int):
+        out["n_boot"] = int(res["n_boot"])
     out["design"] = {k: v for k, v in study.to_dict()["design"].items()}
     if provenance is not None:
         prov = (

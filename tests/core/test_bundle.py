@@ -116,3 +116,44 @@ def test_a_study_without_data_cannot_be_bundled(workspace, tmp_path):
     study = workspace.create_study("Empty")
     with pytest.raises(StoreError, match="no data yet"):
         export_bundle(workspace, study, tmp_path / "b.zip")
+
+
+@pytest.mark.slow
+def test_the_bundle_reproduces_the_split_and_the_metrics(workspace, tmp_path):
+    """What ``run study.yaml`` does with the bundle's study file gives the same split and numbers."""
+    from deeprules_core.intake import Provenance, ingest, load_dataset, read_table
+    from deeprules_core.modeling import run_baselines
+    from deeprules_core.split import make_split, save_split
+    from deeprules_core.studyfile import load_study_file
+
+    prov = Provenance(
+        source="lab:SIM-1", version="1", download_date="2024-01-01", licence="CC0", entered_by="t"
+    )
+    study = Study.new("Repro").with_roles(Roles(id="sample_id", label="label", group="patient"))
+    study, info = ingest(workspace, _table(80), name="t.csv", provenance=prov, study=study)
+    df = load_dataset(workspace, info.id)
+    split = make_split(df, study.roles, seed=5)  # strategy "auto" resolves to a named one
+    study = save_split(workspace, study, split)
+    kw = {"models": ("dummy", "logistic_regression"), "budget": 2, "seed": 5, "n_shuffles": 2, "n_boot": 20}
+    results = run_baselines(df, study.roles, split, **kw)
+    params = {**kw, "models": list(kw["models"])}
+    study = study.with_step(StepRecord("baselines", params=params, seed=5))
+    workspace.save_study(study)
+    workspace.put_json(study.id, "results", "baselines", results)
+
+    out = tmp_path / "bundle"
+    with zipfile.ZipFile(export_bundle(workspace, study, tmp_path / "b.zip")) as zf:
+        zf.extractall(out)
+    sf = load_study_file(out / "study.yaml")
+    df2 = read_table(sf.data, name=sf.data.name)
+    split_kw = {k: v for k, v in sf.split.items() if k != "seed"}
+    split2 = make_split(df2, sf.roles, design=sf.design, seed=int(sf.split["seed"]), **split_kw)
+    assert split2.to_csv() == (out / "split.csv").read_text()
+    again = run_baselines(df2, sf.roles, split2, models=sf.models, budget=sf.budget, seed=sf.seed,
+                          n_shuffles=sf.n_shuffles, n_boot=sf.n_boot)  # fmt: skip
+    saved = json.loads((out / "results.json").read_text())
+    for name, model in saved["models"].items():
+        got, want = again["models"][name]["metrics"]["tune"], model["metrics"]["tune"]
+        for metric, entry in want.items():
+            assert got[metric] == pytest.approx(entry, nan_ok=True), (name, metric)
+    assert again["selected"] == saved["selected"]
