@@ -1,0 +1,144 @@
+"""Checks: schema, metadata and data quality before any model is fitted (Tips 1, 4, 10)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from deeprules_core.checks import spec_from_table, spec_table, validate_schema
+from deeprules_core.errors import DeepRulesError
+from deeprules_core.findings import summarise
+from deeprules_core.study import StepRecord, package_versions, utcnow
+from ui import checks, state
+from ui.findings import show_findings
+
+st.title("Checks")
+st.caption(
+    "Tip 1: inspect the data thoroughly before modelling; Tip 4: know how it was collected. "
+    "Every check below has a written threshold; on clean data it says nothing."
+)
+
+study, df = state.require_table()
+ws = state.workspace()
+saved_spec = ws.get_json(study.id, "schema", "schema")
+
+started = utcnow()
+try:
+    result = checks.run(study, df, schema=saved_spec)
+except DeepRulesError as exc:
+    st.error(str(exc))
+    state.link("data", "Check the column roles")
+    st.stop()
+findings = result["findings"]
+counts = summarise(findings)
+
+# One step record per distinct run (data, roles, design, schema, outcome).
+params = {"schema": bool(saved_spec), "roles": study.roles.to_dict()}
+hashes = {"dataset": study.dataset.sha256}
+last = study.step("checks")
+summary = {**counts, "codes": sorted({f.code for f in findings})}
+if (
+    last is None
+    or dict(last.input_hashes) != hashes
+    or dict(last.params) != params
+    or dict(last.summary) != summary
+):
+    record = StepRecord(
+        "checks",
+        params=params,
+        input_hashes=hashes,
+        versions=package_versions(("numpy", "pandas", "scipy", "pandera")),
+        started_at=started,
+        finished_at=utcnow(),
+        summary=summary,
+    )
+    study = state.save_study(study.with_step(record), "run_checks", summary)
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Samples", f"{len(df):,}")
+c2.metric("Features", f"{result['n_features']:,}")
+c3.metric("Errors", counts["error"])
+c4.metric("Warnings", counts["warning"])
+
+tab_findings, tab_schema, tab_charts = st.tabs(["Findings", "Schema", "Charts"])
+
+with tab_findings:
+    show_findings(findings, study=study, key="checks")
+
+with tab_schema:
+    spec = saved_spec or result["inferred_spec"]
+    st.markdown(
+        "The schema says what the table must look like: types, whether a value may be missing, ranges and "
+        "allowed categories. It was inferred from the data and the column roles"
+        + (" and **saved with the study**." if saved_spec else "; edit it and save it with the study.")
+    )
+    edited = st.data_editor(
+        spec_table(spec),
+        key="checks.schema.editor",
+        hide_index=True,
+        disabled=["column", "role"],
+        column_config={
+            "dtype": st.column_config.SelectboxColumn(
+                "dtype", options=["float", "int", "str", "bool", "datetime"]
+            ),
+            "allowed": st.column_config.TextColumn("allowed values (comma-separated)"),
+        },
+        width="stretch",
+    )
+    save, reset = st.columns(2)
+    if save.button("Save schema", key="checks.schema.save", type="primary"):
+        try:
+            new_spec = spec_from_table(edited, spec)
+        except DeepRulesError as exc:
+            st.error(str(exc))
+        else:
+            sha = ws.put_json(study.id, "schema", "schema", new_spec)
+            now = utcnow()
+            rec = StepRecord(
+                "schema",
+                params={"artifact_sha256": sha},
+                input_hashes={"dataset": study.dataset.sha256},
+                started_at=now,
+                finished_at=now,
+                summary={
+                    "n_columns": len(new_spec["columns"]),
+                    "n_features": len(new_spec["features"].get("columns", [])),
+                },
+            )
+            state.save_study(study.with_step(rec), "save_schema", {"sha256": sha})
+            st.rerun()
+    if saved_spec and reset.button("Back to the inferred schema", key="checks.schema.reset"):
+        sha = ws.put_json(study.id, "schema", "schema", result["inferred_spec"])
+        state.save_study(study, "reset_schema", {"sha256": sha})
+        st.rerun()
+    failures = result["failures"]
+    try:
+        current = spec_from_table(edited, spec)
+    except DeepRulesError as exc:
+        st.error(str(exc))
+        current = spec
+    if current != spec:
+        failures = validate_schema(df, current)
+        st.caption("Showing failures for the edited (unsaved) schema.")
+    if failures.empty:
+        st.success("The table conforms to the schema: no failure case.")
+    else:
+        st.markdown(f"**{len(failures):,} failure case(s)**: every row, column, check and failing value.")
+        st.dataframe(checks.failures_for_display(failures), hide_index=True, width="stretch")
+
+with tab_charts:
+    roles = study.roles
+    if roles.task == "classification" and roles.label in df.columns:
+        st.altair_chart(checks.class_balance_chart(df, roles.label), width="stretch")
+    for by, table in result["missingness"].items():
+        if not table.empty and table["fraction"].max() > 0:
+            st.altair_chart(checks.missingness_chart(table, by), width="stretch")
+    if not any(not t.empty and t["fraction"].max() > 0 for t in result["missingness"].values()):
+        st.caption("No missing values to chart.")
+    scores = result["outliers"]
+    if scores.empty:
+        st.caption("Too few samples or features for the outlier view.")
+    else:
+        st.altair_chart(checks.outlier_chart(scores), width="stretch")
+
+st.subheader("Next")
+state.link("confounds", "Look for batch effects and confounders")
