@@ -40,6 +40,8 @@ __all__ = [
     "interpret_study",
     "interpret_job",
     "default_models",
+    "latest_results",
+    "primary_ranking",
     "ARTIFACT_KIND",
     "ARTIFACT_NAME",
     "GUARD_TOP",
@@ -48,6 +50,8 @@ __all__ = [
 ]
 
 ARTIFACT_KIND = ARTIFACT_NAME = "interpretation"
+#: Names of the results artifacts (kind "results") that hold trained models.
+RESULT_NAMES = ("baselines", "deep", "final")
 #: Top features of each model that the guard examines (what a reader would look at).
 GUARD_TOP = 10
 #: One-sample views of baselines occlude this many globally most important features.
@@ -345,6 +349,13 @@ def interpret_study(
     )
 
 
+def latest_results(ws: Any, study_id: str) -> dict[str, Any] | None:
+    """The newest results dict of a study: ``results/final`` (after the test set),
+    ``results/deep`` (baselines plus the deep model) or ``results/baselines``."""
+    arts = [a for a in ws.list_artifacts(study_id, "results") if a["name"] in RESULT_NAMES]
+    return ws.get_json(study_id, "results", arts[-1]["name"]) if arts else None
+
+
 def interpret_job(ctx: Any) -> dict[str, Any]:
     """Job target ``deeprules_core.interpret.jobs:interpret_job``.
 
@@ -358,7 +369,7 @@ def interpret_job(ctx: Any) -> dict[str, Any]:
     study = ws.get_study(ctx.study_id)
     if study.dataset is None:
         raise ModelError("The study has no data yet: load a table on the Data page first.")
-    results = ws.get_json(study.id, "results", "deep") or ws.get_json(study.id, "results", "baselines")
+    results = latest_results(ws, study.id)
     if not results:
         raise ModelError("There are no trained models yet: run the baselines (and the deep model) first.")
     df = load_dataset(ws, study.dataset.dataset_id)
