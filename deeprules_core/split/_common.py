@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -20,10 +18,6 @@ MAX_HELDOUT = 0.8
 #: Floor of the stratification tolerance (see :func:`stratification_tolerance`): five
 #: percentage points of class share is within the noise of a few hundred samples.
 MIN_TOLERANCE = 0.05
-
-
-def _label_name(value: Any) -> str:
-    return str(value)
 
 
 def stratum_codes(
@@ -45,7 +39,7 @@ def stratum_codes(
         binned = pd.qcut(values[known], q=n_bins, duplicates="drop")
         codes[known] = binned.cat.codes.to_numpy()
         return codes, [str(c) for c in binned.cat.categories]
-    cat = pd.Categorical(y[known].map(_label_name))
+    cat = pd.Categorical(y[known].astype(str))
     codes[known] = cat.codes
     return codes, list(cat.categories)
 
