@@ -12,6 +12,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,8 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
         from .errors import DataFormatError
 
         raise DataFormatError(f"The study file's data {sf.data} does not exist.")
-    study = Study.new(sf.name or sf.data.stem, design=sf.design).with_roles(sf.roles)
+    sf = replace(sf, name=sf.name or sf.data.stem)
+    study = Study.new(sf.name, design=sf.design).with_roles(sf.roles)
     study, info = ingest(ws, sf.data.read_bytes(), name=sf.data.name, provenance=_provenance(sf), study=study)
     ws.save_study(study, action="run_ingest")
     df = load_dataset(ws, study.dataset.dataset_id)  # type: ignore[union-attr]
@@ -90,7 +92,7 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
 
     results = _run_models(ws, study, df, sf, split, report)
     findings += [Finding.from_dict(f) for f in results.get("findings", [])]
-    findings = sort_findings(set(findings))
+    findings = _unique(findings)
 
     dataset = {
         "sha256": study.dataset.sha256,
@@ -137,6 +139,15 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     )
     report(1.0, "done")
     return out
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """One finding per (code, columns): the audit and the modelling controls can both
+    report, e.g., that metadata predict the label; the first (the audit's) is kept."""
+    seen: dict[str, Finding] = {}
+    for f in findings:
+        seen.setdefault(f.key, f)
+    return sort_findings(seen.values())
 
 
 def _run_models(

@@ -1,0 +1,72 @@
+"""``run``: the whole workflow headless, from the study file, reproducible on the CPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deeprules_core.studyfile import load_study_file
+from deeprules_core.workflow import OUTPUT_FILES, run_study
+
+ROOT = Path(__file__).resolve().parents[2]
+
+STUDY = """\
+data: {data}
+roles: {{id: sample_id, label: label, group: patient_id, batch: [plate], covariates: [age, sex]}}
+split: {{strategy: group, test_fraction: 0.2, tune_fraction: 0.2, seed: 0}}
+models: [dummy, logistic_regression, random_forest]
+budget: 2
+n_shuffles: 3
+n_boot: 100
+"""
+
+
+def _flat(panel, prefix=""):
+    out = {}
+    for key, value in (panel or {}).items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)):
+            out[prefix + key] = value
+    return out
+
+
+@pytest.mark.slow
+def test_run_writes_every_output_finds_the_planted_problems_and_reproduces(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY.format(data=ROOT / "sample_data" / "simulated_planted.csv"))
+    out = run_study(path, tmp_path / "out")
+    for name in OUTPUT_FILES:
+        assert (out / name).is_file(), name
+    findings = json.loads((out / "findings.json").read_text())
+    codes = {f["code"] for f in findings["findings"]}
+    truth = json.loads((ROOT / "sample_data" / "simulated_planted.truth.json").read_text())
+    # what the simulator planted must be found
+    assert set(truth["expected_findings"]) <= codes, codes
+    assert (
+        truth["leak_feature"]
+        in next(f for f in findings["findings"] if f["code"] == "label_leakage")["columns"]
+    )
+    keys = [(f["code"], tuple(f["columns"])) for f in findings["findings"]]
+    assert len(keys) == len(set(keys)), "a finding is reported twice"
+
+    split = (out / "split.csv").read_text().splitlines()
+    assert split[0] == "id,split,fold" and len(split) == findings["dataset"]["rows"] + 1
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["models"]) == {"dummy", "logistic_regression", "random_forest"}
+    selected = results["models"][results["selected"]]
+    assert selected["metrics"]["test"] is not None  # the locked test set was used once
+
+    # the resolved study file re-runs and gives the same numbers on the CPU
+    again = run_study(out / "study.yaml", tmp_path / "again")
+    results2 = json.loads((again / "results.json").read_text())
+    for name, entry in results["models"].items():
+        # equal up to float summation order (a random forest adds its trees' votes in threads)
+        assert _flat(entry["metrics"]) == pytest.approx(
+            _flat(results2["models"][name]["metrics"]), rel=1e-9
+        ), name
+    assert results2["selected"] == results["selected"]
+    assert (again / "split.csv").read_text() == (out / "split.csv").read_text()
+    assert load_study_file(out / "study.yaml").roles == load_study_file(path).roles
