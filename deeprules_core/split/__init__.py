@@ -8,8 +8,10 @@ from ._lock import (
     TestSetLock,
     export_split_csv,
     load_split,
+    pending_unlock,
     save_split,
     test_set_history,
+    unlock_test_set,
     use_test_set,
 )
 from ._make import STRATEGIES, explain_strategy, make_split, nested_cv_folds
@@ -27,8 +29,10 @@ __all__ = [
     "load_split",
     "make_split",
     "nested_cv_folds",
+    "pending_unlock",
     "save_split",
     "split_summary",
     "test_set_history",
+    "unlock_test_set",
     "use_test_set",
 ]

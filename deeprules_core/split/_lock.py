@@ -28,7 +28,9 @@ __all__ = [
     "export_split_csv",
     "load_split",
     "save_split",
+    "pending_unlock",
     "test_set_history",
+    "unlock_test_set",
     "use_test_set",
 ]
 
@@ -133,6 +135,45 @@ def test_set_history(ws: Any, study: Study) -> list[dict[str, Any]]:
 test_set_history.__test__ = False  # type: ignore[attr-defined]  # a name pytest would collect
 
 
+def _check_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise LockedTestSetError(
+            (f"The reason {reason!r} is too short: write" if reason else "Write")
+            + f" a sentence (at least {MIN_REASON_CHARS} characters) on why the test set must be "
+            "used again; it goes into the report."
+        )
+    return reason
+
+
+def unlock_test_set(ws: Any, study: Study, *, reason: str) -> None:
+    """Unlock the test set for its next use, with a written reason (logged; it goes into
+    the report). The next :func:`use_test_set` consumes the unlock; the one after it is
+    locked again.
+
+    Raises
+    ------
+    SplitError
+        When the test set was never used (there is nothing to unlock).
+    LockedTestSetError
+        When the reason is missing or too short.
+    """
+    reason = _check_reason(reason)
+    if not test_set_history(ws, study):
+        raise SplitError("The test set has not been used yet: there is nothing to unlock.")
+    ws.log(study.id, "unlock_test_set", {"reason": reason})
+
+
+def pending_unlock(ws: Any, study: Study) -> str | None:
+    """The reason of an unlock given since the last use of the test set, if any."""
+    for entry in reversed(ws.audit_log(study.id)):
+        if entry.action == "test_set_use":
+            return None
+        if entry.action == "unlock_test_set":
+            return str(entry.detail.get("reason") or "") or None
+    return None
+
+
 def use_test_set(
     ws: Any, study: Study, split: Split, *, purpose: str, unlock_reason: str | None = None
 ) -> np.ndarray:
@@ -144,7 +185,8 @@ def use_test_set(
         What the test set is used for, e.g. "final evaluation of random_forest".
     unlock_reason : str, optional
         Required (at least :data:`MIN_REASON_CHARS` characters) once the test set of
-        this study has been used; it is logged and goes into the report.
+        this study has been used, unless :func:`unlock_test_set` was called since the
+        last use; it is logged and goes into the report.
 
     Raises
     ------
@@ -159,17 +201,15 @@ def use_test_set(
     if history:
         first = history[0]
         if reason is None:
+            reason = pending_unlock(ws, study)  # an unlock given on the Split page
+        if reason is None:
             raise LockedTestSetError(
                 f"The test set was already used on {first['at'][:10]} for {first['purpose']!r}"
                 + (f" ({len(history)} use(s) so far)" if len(history) > 1 else "")
                 + ". Looking again turns it into a tuning set: its scores would no longer be an "
                 "honest estimate. If you must, give a written reason, which goes into the report."
             )
-        if len(reason) < MIN_REASON_CHARS:
-            raise LockedTestSetError(
-                f"The reason {reason!r} is too short: write a sentence (at least {MIN_REASON_CHARS} "
-                "characters) on why the test set must be used again; it goes into the report."
-            )
+        reason = _check_reason(reason)
     ws.log_test_use(study.id, split.sha256, purpose, reason)
     return split.indices("test")
 

@@ -15,8 +15,10 @@ from deeprules_core.split import (
     export_split_csv,
     load_split,
     make_split,
+    pending_unlock,
     save_split,
     test_set_history,
+    unlock_test_set,
     use_test_set,
 )
 from deeprules_core.study import DatasetRef, Roles
@@ -145,3 +147,20 @@ def test_lock_object(saved):
     assert lock.is_locked and len(lock.history) == 1
     with pytest.raises(LockedTestSetError):
         lock.use(split, purpose="peek")
+
+
+def test_unlock_on_the_split_page_applies_to_the_next_use_only(saved):
+    ws, study, split = saved
+    with pytest.raises(SplitError, match="nothing to unlock"):
+        unlock_test_set(ws, study, reason="Nothing has been looked at yet, though.")
+    use_test_set(ws, study, split, purpose="final evaluation")
+    with pytest.raises(LockedTestSetError, match="at least 10 characters"):
+        unlock_test_set(ws, study, reason="")
+    reason = "The first evaluation used the wrong positive class."
+    unlock_test_set(ws, study, reason=reason)
+    assert pending_unlock(ws, study) == reason
+    use_test_set(ws, study, split, purpose="evaluation with the right positive class")
+    assert test_set_history(ws, study)[-1]["unlock_reason"] == reason
+    assert pending_unlock(ws, study) is None
+    with pytest.raises(LockedTestSetError):
+        use_test_set(ws, study, split, purpose="a third look")
