@@ -30,7 +30,8 @@ __all__ = [
 ]
 
 #: Result artifacts, most complete first: "final" has the test-set metrics.
-RESULT_NAMES = ("final", "baselines")
+RESULT_NAMES = ("baselines", "deep", "final")
+INTERPRETATION = "interpretation"  # artifact kind and name of the interpret step
 
 
 def _merge_deep(results: dict[str, Any] | None, deep: Any) -> dict[str, Any] | None:
@@ -58,12 +59,23 @@ def load_results(ws: Workspace, study: Study) -> dict[str, Any] | None:
     if arts:  # the newest: "final" unless the baselines were re-run after the test set
         got = json.loads(ws.get_blob(arts[-1]["sha256"]))
         results = dict(got) if isinstance(got, Mapping) else None
-    return _merge_deep(results, ws.get_json(study.id, "results", "deep"))
+    if arts and arts[-1]["name"] == "deep":
+        return results
+    deep = ws.get_json(study.id, "results", "deep")
+    if isinstance(deep, Mapping):  # keep the deep model when the baselines were re-run after it
+        deep = {
+            "models": {
+                k: v
+                for k, v in (deep.get("models") or {}).items()
+                if isinstance(v, Mapping) and v.get("kind") == "deep"
+            }
+        }
+    return _merge_deep(results, deep)
 
 
 def load_findings(ws: Workspace, study: Study) -> list[Finding] | None:
     """Every stored finding of the study (latest artifact per name); None if none stored."""
-    arts = ws.list_artifacts(study.id, "findings")
+    arts = ws.list_artifacts(study.id, "findings") + ws.list_artifacts(study.id, INTERPRETATION)
     if not arts:
         return None
     latest: dict[str, dict[str, Any]] = {}
@@ -120,9 +132,32 @@ def load_provenance(ws: Workspace, study: Study) -> Any:
         return None
 
 
+_METHODS = (
+    ("global", "permutation importance"),
+    ("coefficients", "model coefficients"),
+    ("attributions", "integrated gradients"),
+    ("local", "per-sample attributions"),
+)
+
+
 def _interpret(ws: Workspace, study: Study) -> Mapping[str, Any] | None:
-    got = ws.get_json(study.id, "results", "interpret")
-    return got if isinstance(got, Mapping) else None
+    """Methods, top features and agreement from the interpret step's artifact."""
+    got = ws.get_json(study.id, INTERPRETATION, INTERPRETATION)
+    if not isinstance(got, Mapping):
+        return None
+    models = got.get("models") or {}
+    methods = [
+        label
+        for key, label in _METHODS
+        if any(isinstance(e, Mapping) and e.get(key) for e in models.values())
+    ]
+    out: dict[str, Any] = {"method": methods or ["feature attributions"], "models": sorted(models)}
+    top = (got.get("guard") or {}).get("top_features")
+    if top:
+        out["top_features"] = list(top)
+    if got.get("caveat"):
+        out["caveat"] = got["caveat"]
+    return out
 
 
 def facts_from_workspace(

@@ -198,22 +198,27 @@ def learning_curve_png(curve: Mapping[str, Any] | None, title: str = "Learning c
     }
     if not series:
         return None
-    fig = _figure(height=2.4)
-    ax = fig.add_subplot()
-    for i, (k, v) in enumerate(series.items()):
-        x = np.asarray(curve[xkey], dtype=float)[: len(v)] if xkey else np.arange(1, len(v) + 1)
-        ax.plot(x, v[: len(x)], color=PALETTE[i % len(PALETTE)], label=k.replace("_", " "), lw=1.5)
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(
-        {"n_train": "training samples"}.get(xkey or "", (xkey or "epoch").replace("_", " ")), fontsize=8
-    )
-    if curve.get("metric"):
-        ax.set_ylabel(metric_name(str(curve["metric"])), fontsize=8)
-    ax.legend(fontsize=7, frameon=False)
-    ax.set_title(title)
-    _style(ax)
+    losses = {k: v for k, v in series.items() if k.endswith("loss")}
+    others = {k: v for k, v in series.items() if k not in losses}
+    metric = metric_name(str(curve.get("metric") or ""))
+    panels = [(g, y) for g, y in ((losses, "loss"), (others, metric)) if g]
+    fig = _figure(height=2.4)
+    for p, (group, ylabel) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), p + 1)
+        for i, (k, v) in enumerate(group.items()):
+            x = np.asarray(curve[xkey], dtype=float)[: len(v)] if xkey else np.arange(1, len(v) + 1)
+            ax.plot(x, v[: len(x)], color=PALETTE[i % len(PALETTE)], label=k.replace("_", " "), lw=1.5)
+        if isinstance(curve.get("best_epoch"), int) and xkey in ("epoch", "epochs"):
+            ax.axvline(curve["best_epoch"], color="#999999", lw=1, ls="--", label="best epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        xlabel = {"n_train": "training samples"}.get(xkey or "", (xkey or "epoch").replace("_", " "))
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.legend(fontsize=7, frameon=False)
+        ax.set_title(title if p == 0 else "")
+        _style(ax)
     return _png(fig)
 
 

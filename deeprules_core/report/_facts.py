@@ -99,6 +99,7 @@ class ModelFacts:
     n_seeds: int = 1
     learning_curve: Mapping[str, Any] | None = None
     n_params: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # device, deterministic, seed_summary...
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,9 @@ def _f(value: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
+_EXTRA_KEYS = ("device", "deterministic", "seed_summary", "architecture", "tuning_note")
+
+
 def _models(results: Mapping[str, Any]) -> tuple[ModelFacts, ...]:
     out = []
     for name, m in (results.get("models") or {}).items():
@@ -200,6 +204,7 @@ def _models(results: Mapping[str, Any]) -> tuple[ModelFacts, ...]:
                 n_seeds=n_seeds,
                 learning_curve=m.get("learning_curve") or (m.get("curves") or {}).get("learning_curve"),
                 n_params=m.get("n_params") if isinstance(m.get("n_params"), int) else None,
+                extra=to_jsonable({k: m[k] for k in _EXTRA_KEYS if m.get(k) is not None}),
             )
         )
     return tuple(out)

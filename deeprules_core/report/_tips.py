@@ -204,8 +204,17 @@ def _tip2(f: ReportFacts) -> Lines:
 
 def _tip3(f: ReportFacts) -> Lines:
     done, missing = [], []
+    pm = f.primary_metric or ""
     for m in f.deep_models:
-        done.append(f"{m.name}: {m.n_seeds} seed(s), base seed {m.seed}.")
+        line = f"{m.name}: {m.n_seeds} seed(s), base seed {m.seed}"
+        spread = (m.extra.get("seed_summary") or {}).get(pm)
+        if isinstance(spread, dict) and spread.get("mean") is not None:
+            line += f"; {metric_name(pm)} across seeds {fmt_num(spread['mean'])} ± {fmt_num(spread.get('sd'))} (SD)"
+        if m.extra.get("deterministic") is not None:
+            line += f"; deterministic algorithms {'on' if m.extra['deterministic'] else 'off'}"
+        if m.extra.get("device"):
+            line += f"; device {m.extra['device']}"
+        done.append(line + ".")
     if f.deep_models and all(m.n_seeds >= 2 for m in f.deep_models):
         pass
     elif f.deep_models:
@@ -263,6 +272,11 @@ def _tip5(f: ReportFacts) -> Lines:
         size = f" with {m.n_params:,} parameters" if m.n_params else ""
         per = f" for {n_train} training samples" if n_train else ""
         done.append(f"Architecture: {m.family}{size}{per}.")
+        arch = m.extra.get("architecture") or {}
+        if isinstance(arch, dict) and arch.get("reason"):
+            done.append(f"Why this architecture: {arch['reason']}")
+        if isinstance(arch, dict) and arch.get("warning"):
+            done.append(f"Warning: {arch['warning']}")
     if not f.deep_models:
         missing.append(Missing("Fit a deep model whose architecture suits the data.", "deep_learning"))
     return done, missing

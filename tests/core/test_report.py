@@ -288,8 +288,16 @@ def test_build_report_reads_the_workspace(workspace, tmp_path):
     workspace.save_study(study)
     workspace.put_json(study.id, "results", "final", make_results())
     workspace.put_json(study.id, "findings", "checks", [f.to_dict() for f in make_findings()])
+    guard = Finding(
+        "attribution_on_confounder", "warning", 9, "gene_0 tracks the plate.", columns=("gene_0",)
+    )
+    interpretation = {"models": {"logistic_regression": {"global": {"rows": []}, "coefficients": {"rows": []}}},
+                      "guard": {"top_features": ["gene_0", "gene_1"]}, "findings": [guard.to_dict()]}  # fmt: skip
+    workspace.put_json(study.id, "interpretation", "interpretation", interpretation)
     facts = facts_from_workspace(workspace, study)
-    assert facts.selected == "logistic_regression" and len(facts.findings) == 3
+    assert facts.selected == "logistic_regression" and len(facts.findings) == 4
+    assert facts.interpret["method"] == ["permutation importance", "model coefficients"]
+    assert tip_statuses(facts)[8].status == "needs attention"  # the guard's finding, Tip 9
     path = build_report(workspace, study, out_pdf=tmp_path / "r.pdf")
     assert "0.863" in _norm(pdf_text(path))
 
