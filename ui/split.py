@@ -1,0 +1,173 @@
+"""Split page helpers: cached split + audit (keyed on the dataset's sha256, roles, design
+and split parameters), the composition charts and small tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from deeprules_core.errors import DeepRulesError
+from deeprules_core.findings import Finding
+from deeprules_core.split import SIDES, Split, audit_split, make_split, split_summary
+from deeprules_core.study import Design, Roles, Study
+
+STRATEGY_LABELS = {
+    "group": "By group: whole individuals to one side",
+    "stratified": "Stratified rows: independent samples only",
+    "leave_batch_out": "Leave batch / site out: test on independent data",
+    "time": "Time-ordered: latest time points to test",
+}
+_SIDE_COLOURS = {"train": "#4C78A8", "tune": "#F58518", "test": "#54A24B"}
+
+
+def _design_json(design: Design) -> str:
+    return json.dumps({k: getattr(design, k) for k in design.__dataclass_fields__}, sort_keys=True)
+
+
+@st.cache_data(show_spinner="Making the split and auditing it…", max_entries=16)
+def _make(dataset_sha: str, roles_json: str, design_json: str, params_json: str, _df: pd.DataFrame) -> dict:
+    """One split, its audit and its summary, computed once per (data, roles, design, params)."""
+    roles = Roles.from_dict(json.loads(roles_json))
+    design = Design(**json.loads(design_json))
+    params = json.loads(params_json)
+    try:
+        split = make_split(_df, roles, design=design, **params)
+    except DeepRulesError as exc:
+        return {"error": str(exc)}
+    return {
+        "csv": split.to_csv(),
+        "strategy": split.strategy,
+        "seed": split.seed,
+        "params": dict(split.params),
+        "findings": [f.to_dict() for f in audit_split(_df, roles, split)],
+        "summary": split_summary(_df, roles, split),
+    }
+
+
+def preview(
+    study: Study, df: pd.DataFrame, params: Mapping[str, Any]
+) -> tuple[Split | None, list[Finding], dict[str, Any], str | None]:
+    """(split, findings, summary, error message) for the form's parameters."""
+    sha = study.dataset.sha256 if study.dataset is not None else "none"
+    out = _make(
+        sha,
+        json.dumps(study.roles.to_dict(), sort_keys=True),
+        _design_json(study.design),
+        json.dumps(dict(params), sort_keys=True),
+        df,
+    )
+    if "error" in out:
+        return None, [], {}, out["error"]
+    base = Split.from_csv(out["csv"])
+    split = Split(out["strategy"], out["seed"], base.assignment, out["params"])
+    return split, [Finding.from_dict(f) for f in out["findings"]], out["summary"], None
+
+
+def sides_table(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """Rows, groups (the effective sample size) and unlabelled rows per side."""
+    unit = summary.get("unit", "row")
+    rows = []
+    for side in SIDES:
+        s = summary["sides"][side]
+        rows.append(
+            {
+                "side": side,
+                "rows": s["rows"],
+                f"independent units ({unit})": s["groups"],
+                "rows without a label": s.get("unlabelled", 0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _stacked(frame: pd.DataFrame, colour: str, title: str) -> alt.Chart:
+    return (
+        alt.Chart(frame, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("side:N", sort=list(SIDES), title=None),
+            y=alt.Y("rows:Q", stack="normalize", title="share of rows", axis=alt.Axis(format="%")),
+            color=alt.Color(f"{colour}:N", title=colour),
+            tooltip=["side", colour, "rows"],
+        )
+        .properties(height=220)
+    )
+
+
+def class_chart(summary: Mapping[str, Any]) -> alt.Chart | None:
+    """Class composition of each side (stacked to 100 %)."""
+    rows = [
+        {"side": side, "class": cls, "rows": n}
+        for side in SIDES
+        for cls, n in (summary["sides"][side].get("classes") or {}).items()
+    ]
+    if not rows:
+        return None
+    return _stacked(pd.DataFrame(rows), "class", "Class composition per side")
+
+
+def batch_charts(summary: Mapping[str, Any]) -> list[alt.Chart]:
+    """Batch composition of each side, one chart per batch column."""
+    columns: list[str] = []
+    for side in SIDES:
+        columns += [c for c in summary["sides"][side].get("batches", {}) if c not in columns]
+    charts = []
+    for col in columns:
+        rows = [
+            {"side": side, col: level, "rows": n}
+            for side in SIDES
+            for level, n in summary["sides"][side]["batches"].get(col, {}).items()
+        ]
+        charts.append(_stacked(pd.DataFrame(rows), col, f"'{col}' composition per side"))
+    return charts
+
+
+def label_chart(df: pd.DataFrame, roles: Roles, split: Split) -> alt.Chart:
+    """Regression: the label's distribution per side (box plots)."""
+    frame = pd.DataFrame(
+        {
+            "side": split.assignment["split"].to_numpy(),
+            "label": pd.to_numeric(df[roles.label], errors="coerce"),
+        }
+    ).dropna()
+    if len(frame) > 5000:
+        frame = frame.sample(5000, random_state=0)
+    return (
+        alt.Chart(frame, title=f"'{roles.label}' per side")
+        .mark_boxplot()
+        .encode(
+            x=alt.X("side:N", sort=list(SIDES), title=None),
+            y=alt.Y("label:Q", title=roles.label),
+            color=alt.Color(
+                "side:N",
+                scale=alt.Scale(domain=list(_SIDE_COLOURS), range=list(_SIDE_COLOURS.values())),
+                legend=None,
+            ),
+        )
+        .properties(height=220)
+    )
+
+
+def history_table(history: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "when (UTC)": h["at"].replace("T", " ")[:19],
+                "purpose": h["purpose"],
+                "split sha256": str(h["split_sha256"])[:12] + "…",
+                "unlock reason": h.get("unlock_reason") or "",
+            }
+            for h in history
+        ]
+    )
+
+
+def batch_levels(df: pd.DataFrame, roles: Roles) -> list[str]:
+    if not roles.batch or roles.batch[0] not in df.columns:
+        return []
+    return sorted(df[roles.batch[0]].dropna().astype(str).unique().tolist())[:500]
