@@ -207,7 +207,9 @@ def _target_output(out: Any, target: Any, scale: float, shift: float) -> Any:
 
 
 def _onehot_body(module: Any) -> Callable[[Any, Any], Any]:
-    """The network from one-hot input: ``module.forward_onehot`` or the CNNNet layout."""
+    """The network from one-hot input: ``module.forward_onehot(onehot, mask)`` when the
+    network has it, else the CNNNet layout (convolutions, masked global max pool, head).
+    :func:`deep_attributions` checks that it reproduces the network's own output."""
     import torch
 
     if hasattr(module, "forward_onehot"):
@@ -219,8 +221,14 @@ def _onehot_body(module: Any) -> Callable[[Any, Any], Any]:
         )
 
     def body(onehot: Any, mask: Any) -> Any:
-        h = module.convs(onehot.transpose(1, 2))
-        h = h.masked_fill(~mask.unsqueeze(1), float("-inf")).amax(dim=-1)
+        keep = mask.unsqueeze(1)
+        h = onehot.transpose(1, 2)
+        if isinstance(module.convs, torch.nn.ModuleList):
+            for conv in module.convs:
+                h = torch.relu(conv(h)) * keep
+        else:
+            h = module.convs(h)
+        h = h.masked_fill(~keep, float("-inf")).amax(dim=-1)
         h = torch.where(torch.isfinite(h), h, torch.zeros_like(h))
         return module.head(module.dropout(h) if hasattr(module, "dropout") else h)
 
@@ -271,6 +279,13 @@ def deep_attributions(
         onehot = torch.nn.functional.one_hot(tokens, len(letters) + 2)[..., 2:].float()
         mask = tokens > 0
         body = _onehot_body(module)
+        with torch.no_grad():
+            same = torch.allclose(body(onehot, mask), module(tokens), atol=1e-4, rtol=1e-4)
+        if not same:
+            raise ModelError(
+                "The sequence network's one-hot path does not reproduce its output, so its attributions "
+                "would be wrong. The network needs a forward_onehot(onehot, mask) method."
+            )
 
         def fwd_seq(x: Any, m: Any, t: Any) -> Any:
             return _target_output(body(x, m), t, scale, shift)

@@ -114,6 +114,21 @@ def test_stored_interpretation_shows_every_view_and_the_guard(_isolated_workspac
     assert len(at.dataframe) >= 1
 
 
+def test_sequence_model_gets_a_logo_tab(_isolated_workspace):
+    ws, sid = make_study(_isolated_workspace)
+    interp = ws.get_json(sid, "interpretation", "interpretation")
+    # a sequence block as interpret_study writes it for a CNN (letters, per-position attributions)
+    interp["models"]["logistic_regression"]["sequence"] = {
+        "letters": "ACGT",
+        "samples": {"s1": {"sequence": "CCGATACC", "attribution": [0, 0.1, 0.9, 0.8, 0.7, 0.9, 0, -0.2]}},
+    }
+    ws.put_json(sid, "interpretation", "interpretation", interp)
+    at = _page(sid)
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs][-1] == "Sequence map"
+    assert at.slider(key="interpret.seq_window").value == (1, 8)
+
+
 @pytest.mark.slow
 def test_compute_submits_an_interpret_job(_isolated_workspace):
     ws, sid = make_study(_isolated_workspace, interpreted=False)

@@ -190,3 +190,25 @@ def test_sequence_attribution_lands_on_the_motif_and_draws_a_logo():
     one = explain_sample(model, pd.DataFrame({"seq": seqs}), 0, top=4)
     assert set(one["feature"]) == {"pos 5", "pos 6", "pos 7", "pos 8"}
     assert "".join(one.sort_values("feature")["value"]) == "GATA"
+
+
+def test_a_sequence_network_whose_one_hot_path_differs_is_refused():
+    from deeprules_core.errors import ModelError
+
+    class Shifted(MotifNet):
+        def forward(self, tokens):
+            return super().forward(tokens) + 1.0  # not what the one-hot path computes
+
+    model = FakeDeep(
+        Shifted().eval(),
+        {
+            "task": "classification",
+            "classes": ["no", "yes"],
+            "representation": "sequence",
+            "sequence": "seq",
+            "alphabet": {"name": "dna", "letters": "ACGT"},
+        },
+        lambda df: np.array([[2, 3, 4, 5, 2]] * len(df), dtype=np.int64),
+    )
+    with pytest.raises(ModelError, match="forward_onehot"):
+        deep_attributions(model, pd.DataFrame({"seq": ["ACGTA"]}))

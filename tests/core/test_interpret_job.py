@@ -145,3 +145,42 @@ def test_interpret_study_with_a_real_deep_model():
     assert {r["feature"] for r in deep["attributions"]["rows"][:2]} == {"g0", "g1"}
     assert deep["local"]["method"] == "ig"
     assert out["agreement"][0]["a"] == "mlp"
+
+
+@pytest.mark.slow
+def test_interpret_study_with_a_real_sequence_cnn_finds_the_motif():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    from deeprules_core.split import make_split
+
+    rng = np.random.default_rng(0)
+    n, length = 240, 24
+    y = rng.integers(0, 2, n)
+    seqs = ["".join(rng.choice(list("ACGT"), length)) for _ in range(n)]
+    seqs = [s[:8] + "GATA" + s[12:] if k == 1 else s for s, k in zip(seqs, y, strict=True)]
+    df = pd.DataFrame(
+        {"sample_id": [f"s{i}" for i in range(n)], "seq": seqs, "label": np.where(y, "bound", "free")}
+    )
+    roles = Roles(id="sample_id", label="label", sequence="seq")
+    res = {
+        "task": "classification",
+        "classes": ["bound", "free"],
+        "primary_metric": "auprc",
+        "selected": "cnn",
+        "models": {
+            "cnn": {
+                "family": "cnn",
+                "kind": "deep",
+                "seed": 0,
+                "params": {"kind": "cnn", "max_epochs": 25, "kernel_size": 5, "n_filters": 8, "lr": 0.01},
+            }
+        },
+    }
+    out = interpret_study(df, roles, make_split(df, roles, seed=0), res, n_repeats=2)
+    cnn = out["models"]["cnn"]
+    assert cnn["global"] is None and cnn["attributions"]["baseline"] == "all-zeros one-hot"
+    top = {r["feature"] for r in cnn["attributions"]["rows"][:4]}
+    assert len(top & {"pos 9", "pos 10", "pos 11", "pos 12"}) >= 3  # the planted GATA at 9-12
+    some = next(iter(cnn["sequence"]["samples"].values()))
+    assert len(some["sequence"]) == len(some["attribution"]) == length
+    assert out["findings"] == [] and out["agreement"] == []
