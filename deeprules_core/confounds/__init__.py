@@ -76,12 +76,18 @@ _N_PCS = 20
 
 
 def confound_report(
-    df: pd.DataFrame, roles: Roles, *, seed: int = 0, progress: Progress | None = None
+    df: pd.DataFrame,
+    roles: Roles,
+    *,
+    seed: int = 0,
+    n_components: int = 10,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run every confound check and return the findings with the numbers behind them.
 
-    Returns ``{"findings": [Finding...], "batch": {col: {...}}, "metadata_only": dict | None,
-    "leaks": [...], "timings": {step: seconds}}``.
+    Returns ``{"findings": [Finding...], "exploration": Exploration | None (top
+    ``n_components`` components), "batch": {col: {"effect": {...}, "association": {...}}},
+    "metadata_only": dict | None, "leaks": [...], "timings": {step: seconds}}``.
     """
     roles.validate_against(df)
     timings: dict[str, float] = {}
@@ -95,7 +101,12 @@ def confound_report(
     prepared = prepare(df, roles, n_components=_N_PCS, seed=seed)
     timings["prepare_pca"] = time.perf_counter() - t0
     findings: list[Finding] = []
-    out: dict[str, Any] = {"batch": {}, "metadata_only": None, "leaks": []}
+    out: dict[str, Any] = {"batch": {}, "metadata_only": None, "leaks": [], "exploration": None}
+    if prepared.features:
+        t = time.perf_counter()
+        step(0.25, "variance explained by label, batch and covariates")
+        out["exploration"] = explore(df, roles, n_components=n_components, seed=seed, prepared=prepared)
+        timings["explore"] = time.perf_counter() - t
     label_ok = bool(roles.label) and df[roles.label].nunique(dropna=True) >= 2  # type: ignore[index]
     if roles.batch:
         t = time.perf_counter()

@@ -123,7 +123,7 @@ def _feature_anova(prep: Prepared, b: pd.Series, df: pd.DataFrame, roles: Roles,
         per_group = pd.Series(lev.to_numpy()).groupby(g).nunique()
         if (per_group == 1).all() and len(per_group) < len(g):
             codes, uniq = pd.factorize(g)
-            G = np.zeros((len(uniq), len(g)))
+            G = np.zeros((len(uniq), len(g)), dtype=X.dtype)
             G[codes, np.arange(len(g))] = 1.0
             X = (G @ X) / G.sum(axis=1, keepdims=True)
             lev = pd.Series(lev.to_numpy()).groupby(codes).first().reset_index(drop=True)

@@ -8,6 +8,7 @@ a 2,000 x 20,000 table costs a few matrix products, never a Python loop over fea
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,8 +89,13 @@ def orthonormal_basis(D: np.ndarray) -> np.ndarray:
 
 
 def column_sumsq(X: np.ndarray) -> np.ndarray:
-    """Sum of squares of each column, without a temporary copy."""
-    return np.einsum("ij,ij->j", X, X)
+    """Sum of squares of each column (float64), without a temporary copy."""
+    return np.einsum("ij,ij->j", X, X).astype(np.float64)
+
+
+def project(Q: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``Q.T @ X`` in the precision of ``X`` (no float64 copy of a float32 matrix)."""
+    return Q.T.astype(X.dtype, copy=False) @ X
 
 
 def partial_f(
@@ -109,8 +115,8 @@ def partial_f(
         nan = np.full(X.shape[1], np.nan)
         return nan, nan, df1, df2
     ss = column_sumsq(X) if sumsq is None else sumsq
-    rss0 = ss - column_sumsq(Q0.T @ X)
-    rss1 = ss - column_sumsq(Q1.T @ X)
+    rss0 = ss - column_sumsq(project(Q0, X))
+    rss1 = ss - column_sumsq(project(Q1, X))
     rss1 = np.maximum(rss1, 1e-12 * np.maximum(ss, 1e-300))
     F = np.maximum(rss0 - rss1, 0.0) / df1 / (rss1 / df2)
     p = stats.f.sf(F, df1, df2)
@@ -220,13 +226,15 @@ def groups_of(df: pd.DataFrame, roles: Roles) -> np.ndarray | None:
 def prepare(df: pd.DataFrame, roles: Roles, *, n_components: int = 20, seed: int = 0) -> Prepared:
     """Median-impute and standardise the features, then compute the top principal components.
 
-    Randomized SVD (Halko et al.) when the matrix is large, exact SVD otherwise.
+    Randomized SVD (Halko et al.) when the matrix is large, exact SVD otherwise. The
+    matrix is float32: half the memory and twice the speed of float64, and ample precision
+    for tests whose decisions sit at p < 0.001.
     """
-    features = roles.feature_columns(df)
+    features = feature_columns(df, roles)
     n = len(df)
     if not features:
-        return Prepared(np.zeros((n, 0)), [], np.zeros((n, 0)), np.zeros(0), 0)
-    X = df[features].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        return Prepared(np.zeros((n, 0), dtype=np.float32), [], np.zeros((n, 0)), np.zeros(0), 0)
+    X = feature_array(df, features)
     X[~np.isfinite(X)] = np.nan
     nan_cols = np.flatnonzero(np.isnan(X).any(axis=0))
     n_missing = 0
@@ -234,21 +242,45 @@ def prepare(df: pd.DataFrame, roles: Roles, *, n_components: int = 20, seed: int
         sub = X[:, nan_cols]
         miss = np.isnan(sub)
         n_missing = int(miss.sum())
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                med = np.nanmedian(sub, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(sub, axis=0)
         med = np.where(np.isfinite(med), med, 0.0)
         sub[miss] = np.take(med, np.nonzero(miss)[1])
         X[:, nan_cols] = sub
-    X -= X.mean(axis=0)
+    X -= X.mean(axis=0, dtype=np.float64).astype(np.float32)
     sd = np.sqrt(column_sumsq(X) / max(n - 1, 1))
-    sd[sd <= 1e-12 * np.maximum(1.0, sd.max(initial=0.0))] = np.inf  # constant -> 0
-    X /= sd
+    sd[sd <= 1e-6 * np.maximum(1.0, sd.max(initial=0.0))] = np.inf  # constant -> 0
+    X /= sd.astype(np.float32)
     scores, ratio = pca_scores(X, n_components=n_components, seed=seed)
     return Prepared(X, features, scores, ratio, n_missing)
+
+
+def feature_columns(df: pd.DataFrame, roles: Roles) -> list[str]:
+    """Same answer as ``Roles.feature_columns``, read from ``df.dtypes`` in one pass (selecting
+    20,000 columns one by one costs seconds)."""
+    if roles.features:
+        return list(roles.features)
+    meta = set(roles.metadata_columns)
+    return [
+        c
+        for c, dt in df.dtypes.items()
+        if c not in meta and pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt)
+    ]
+
+
+def feature_array(df: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """The feature columns as a float32 array; contiguous runs of columns are sliced, which is
+    several times faster than selecting 20,000 columns by name."""
+    pos = df.columns.get_indexer(features)
+    runs = np.split(pos, np.flatnonzero(np.diff(pos) != 1) + 1) if len(pos) else []
+    if (pos < 0).any() or len(runs) > 50:
+        return df[features].to_numpy(dtype=np.float32, na_value=np.nan, copy=True)
+    parts = [
+        df.iloc[:, r[0] : r[-1] + 1].to_numpy(dtype=np.float32, na_value=np.nan, copy=len(runs) == 1)
+        for r in runs
+    ]
+    return np.ascontiguousarray(np.hstack(parts) if len(parts) > 1 else parts[0])
 
 
 def pca_scores(X: np.ndarray, *, n_components: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -263,11 +295,11 @@ def pca_scores(X: np.ndarray, *, n_components: int, seed: int) -> tuple[np.ndarr
     if min(n, p) > 500:
         from sklearn.utils.extmath import randomized_svd
 
-        U, s, _ = randomized_svd(X, k, n_oversamples=10, n_iter=4, random_state=seed)
+        U, s, _ = randomized_svd(X, k, n_oversamples=10, n_iter=3, random_state=seed)
     else:
         U, s, _ = np.linalg.svd(X, full_matrices=False)
         U, s = U[:, :k], s[:k]
     # fix signs so that results do not depend on the LAPACK build
     signs = np.sign(U[np.abs(U).argmax(axis=0), np.arange(U.shape[1])])
     signs[signs == 0] = 1.0
-    return U * s * signs, s**2 / total
+    return (U * s * signs).astype(np.float64), (s.astype(np.float64) ** 2) / float(total)
