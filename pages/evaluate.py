@@ -66,8 +66,14 @@ if lc is not None:
     st.altair_chart(lc, width="stretch")
 meta = (results.get("controls") or {}).get("metadata_only")
 if meta:
-    st.markdown("**Metadata-only model** (batch and covariates alone)")
-    st.json(meta, expanded=False)
+    st.markdown(
+        f"**Metadata-only model** (batch and covariates alone: {', '.join(meta.get('columns', []))}): "
+        f"{meta.get('metric', 'score')} {modeling.fmt_num(meta.get('score'))} against chance "
+        f"{modeling.fmt_num(meta.get('chance'))} (p = {modeling.fmt_num(meta.get('p_value'))})."
+    )
+    meta_findings = [Finding.from_dict(f) for f in meta.get("findings", [])]
+    if meta_findings:
+        show_findings(meta_findings, study=study, key="evaluate.metadata")
 
 st.subheader("Paired comparisons")
 diff = modeling.difference_chart(results)

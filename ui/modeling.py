@@ -19,6 +19,7 @@ __all__ = [
     "load_results",
     "current_split",
     "fmt_ci",
+    "fmt_num",
     "comparison_table",
     "panel_table",
     "comparisons_table",
@@ -66,6 +67,11 @@ def current_split(ws: Any, study: Study) -> Any:
 
 def _ok(x: Any) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def fmt_num(x: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals, or a dash when it is missing."""
+    return f"{x:.{digits}f}" if _ok(x) else "–"
 
 
 def fmt_ci(v: dict[str, Any] | None, digits: int = 3) -> str:

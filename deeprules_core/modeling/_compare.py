@@ -222,11 +222,14 @@ def check_baseline_beaten(results: Mapping[str, Any]) -> list[Finding]:
 
 
 def modelling_findings(results: Mapping[str, Any]) -> list[Finding]:
-    """Every modelling finding that the results dict supports."""
+    """Every modelling finding that the results dict supports.
+
+    The metadata-only model's own finding (``metadata_predicts_label``) stays in
+    ``results["controls"]["metadata_only"]``: the confounds step reports it already, and
+    the ``run`` command merges both lists.
+    """
     out = check_equal_tuning(results) + check_no_signal(results)
     out += check_overfitting(results) + check_baseline_beaten(results)
-    meta = (results.get("controls") or {}).get("metadata_only") or {}
-    out += [Finding.from_dict(f) for f in meta.get("findings", [])]
     return sort_findings(out)
 
 

@@ -307,8 +307,8 @@ def run_baselines(
         "primary_metric": "auprc" if t.task == "classification" else "r2",
         "cv": {"source": fold_source, "n_folds": len(folds)},
         "preprocessing": {
-            "steps": (["batch correction"] if batch_correct else [])
-            + ["median imputation"]
+            "steps": ["median imputation"]
+            + (["batch correction"] if batch_correct else [])
             + ([f"keep the {WIDE_FEATURES} most variable features"] if X.shape[1] > WIDE_FEATURES else [])
             + ["standardisation"],
             "fitted_on": "training rows only (each CV fold's fitting rows during tuning)",

@@ -4,12 +4,12 @@ Every family is a scikit-learn estimator behind the same preprocessing, all insi
 :class:`~sklearn.pipeline.Pipeline` that is fitted on training rows only:
 
 1. median imputation of missing values;
-2. for very wide tables (more than :data:`WIDE_FEATURES` features) an unsupervised,
+2. optional batch correction (``deeprules_core.confounds.BatchCorrector``), fitted on
+   the training rows, when the study asks for it;
+3. for very wide tables (more than :data:`WIDE_FEATURES` features) an unsupervised,
    train-only filter that keeps the :data:`WIDE_FEATURES` most variable features (it
    never looks at the label, so it cannot leak it; it keeps 2,000 x 20,000 problems
-   within minutes on a laptop, and applies to every family alike);
-3. optional batch correction (``deeprules_core.confounds.BatchCorrector``), fitted on
-   the training rows, when the study asks for it;
+   within minutes, and applies to every family alike);
 4. standardisation (mean 0, variance 1, learned on the training rows);
 5. the model.
 
@@ -112,10 +112,9 @@ class BatchCorrectStep(TransformerMixin, BaseEstimator):
 
 def make_preprocessor(n_features: int, *, batch_correct: bool = False) -> Pipeline:
     """The preprocessing steps (no model), to be fitted on training rows only."""
-    steps: list[tuple[str, Any]] = []
-    if batch_correct:
+    steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+    if batch_correct:  # the batch code rides along as the last column (never missing)
         steps.append(("batch", BatchCorrectStep()))
-    steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
     if n_features > WIDE_FEATURES:
         steps.append(("variance_filter", TopVarianceFilter(WIDE_FEATURES)))
     steps.append(("scale", StandardScaler()))

@@ -194,3 +194,30 @@ def test_bad_inputs_are_refused_with_a_reason():
         run_baselines(df, roles, split, budget=0)
     with pytest.raises(SplitError, match="another table"):
         run_baselines(df.iloc[:10], roles, split)
+
+
+def test_batch_correction_in_the_pipeline_and_the_metadata_only_control():
+    from dataclasses import replace
+
+    df, roles, split = simulate(n_groups=80)
+    rng = np.random.default_rng(1)
+    df["plate"] = np.where(np.arange(len(df)) % 3 == 0, "p1", "p2")
+    df["age"] = rng.normal(50, 10, len(df))
+    roles = replace(roles, batch=("plate",), covariates=("age",))
+    r = run_baselines(
+        df,
+        roles,
+        split,
+        models=("dummy", "logistic_regression"),
+        budget=2,
+        n_shuffles=2,
+        n_boot=50,
+        batch_correct=True,
+    )
+    assert r["preprocessing"]["steps"][:2] == ["median imputation", "batch correction"]
+    assert r["models"]["logistic_regression"]["metrics"]["tune"]["auroc"]["value"] > 0.8
+    meta = r["controls"]["metadata_only"]
+    if meta is not None:  # from the confounds step, when installed
+        assert meta["excluded_test_rows"] and set(meta["columns"]) == {"plate", "age"}
+    model = fit_model(df, roles, split, family="logistic_regression", params={}, batch_correct=True)
+    assert "batch" in model.named_steps
