@@ -11,7 +11,10 @@ Minimal form (DESIGN.md); more keys may be added, these stay valid::
 
 Optional keys: ``task`` (also accepted inside roles), ``seed``, ``n_shuffles``,
 ``n_boot``, ``n_seeds`` (deep model), ``max_epochs``, ``design`` (the questionnaire),
-``provenance`` (source, version, download_date, licence, description, entered_by).
+``provenance`` (source, version, download_date, licence, description, entered_by),
+``batch_correct`` (fit a batch correction inside every baseline pipeline), and
+``split: {file: split.csv}`` to reuse an exact assignment (id, split, fold) instead of
+making one (the bundle does this, so a re-run uses the very same split).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ __all__ = ["KNOWN_MODELS", "DEEP_MODELS", "StudyFile", "load_study_file", "Study
 BASELINE_MODELS = ("dummy", "logistic_regression", "random_forest", "gradient_boosting", "knn")
 DEEP_MODELS = ("mlp", "cnn")
 KNOWN_MODELS = BASELINE_MODELS + DEEP_MODELS
-SPLIT_KEYS = ("strategy", "test_fraction", "tune_fraction", "seed", "n_folds", "holdout_batch")
+SPLIT_KEYS = ("strategy", "test_fraction", "tune_fraction", "seed", "n_folds", "holdout_batch", "file")
 
 
 class StudyFileError(DeepRulesError):
@@ -50,6 +53,7 @@ class StudyFile:
     n_boot: int = 1000
     n_seeds: int = 3
     max_epochs: int = 100
+    batch_correct: bool = False
     design: Design = field(default_factory=Design)
     provenance: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
@@ -82,6 +86,7 @@ class StudyFile:
             "n_boot": self.n_boot,
             "n_seeds": self.n_seeds,
             "max_epochs": self.max_epochs,
+            "batch_correct": self.batch_correct,
             "design": {f.name: getattr(self.design, f.name) for f in fields(Design)},
         }
         if self.provenance:
@@ -129,6 +134,12 @@ def parse_study_file(raw: Mapping[str, Any], *, base: Path) -> StudyFile:
     bad = sorted(set(split) - set(SPLIT_KEYS))
     if bad:
         raise StudyFileError(f"Unknown key(s) in 'split': {bad}. Known: {list(SPLIT_KEYS)}.")
+    if "file" in split:
+        split_file = Path(str(split["file"]))
+        split["file"] = str(split_file if split_file.is_absolute() else (base / split_file).resolve())
+    batch_correct = raw.get("batch_correct", False)
+    if not isinstance(batch_correct, bool):
+        raise StudyFileError(f"'batch_correct' must be true or false. Got {batch_correct!r} instead.")
     models_raw = raw.get("models") or list(StudyFile.models)
     if isinstance(models_raw, str):
         models_raw = [models_raw]
@@ -151,6 +162,7 @@ def parse_study_file(raw: Mapping[str, Any], *, base: Path) -> StudyFile:
         n_boot=_int(raw, "n_boot", 1000, 0),
         n_seeds=_int(raw, "n_seeds", 3, 1),
         max_epochs=_int(raw, "max_epochs", 100, 1),
+        batch_correct=batch_correct,
         design=design,
         provenance=dict(raw.get("provenance") or {}),
         name=str(raw.get("name") or ""),

@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .findings import Finding, sort_findings, to_jsonable
 from .store import Workspace
 from .study import StepRecord, Study, package_versions, utcnow
@@ -83,8 +85,13 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     findings: list[Finding] = list(audit_table(df, sf.roles, design=sf.design, seed=sf.seed))
 
     report(0.15, "replicate-aware split")
-    split_kw = {k: v for k, v in sf.split.items() if k != "seed"}
-    split = make_split(df, sf.roles, design=sf.design, seed=int(sf.split.get("seed", sf.seed)), **split_kw)
+    if "file" in sf.split:
+        split = _split_from_file(Path(sf.split["file"]), df, sf)
+    else:
+        split_kw = {k: v for k, v in sf.split.items() if k != "seed"}
+        split = make_split(
+            df, sf.roles, design=sf.design, seed=int(sf.split.get("seed", sf.seed)), **split_kw
+        )
     findings += audit_split(df, sf.roles, split)
     study = save_split(ws, study, split)
     ws.save_study(study, action="run_split")
@@ -139,6 +146,28 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     )
     report(1.0, "done")
     return out
+
+
+def _split_from_file(path: Path, df: Any, sf: StudyFile) -> Any:
+    """Reuse an exact assignment; every sample of the table must be in it, once."""
+    from .errors import SplitError
+    from .split import Split
+
+    if not path.is_file():
+        raise SplitError(f"The study file names the split file {path}, which does not exist.")
+    split = Split.from_csv(path.read_text(encoding="utf-8"), strategy="from_file", seed=sf.seed)
+    ids = df[sf.roles.id].astype(str) if sf.roles.id else pd.Series([str(i) for i in range(len(df))])
+    given = split.assignment.set_index("id")
+    if given.index.duplicated().any() or set(given.index) != set(ids):
+        missing = sorted(set(ids) - set(given.index))[:5]
+        extra = sorted(set(given.index) - set(ids))[:5]
+        raise SplitError(
+            f"The split file {path.name} does not match the table: samples not in it {missing}, "
+            f"ids in it but not in the table {extra}. Use the split file made for this exact table, "
+            "or remove 'file' from 'split' to make a new split."
+        )
+    ordered = given.loc[ids.to_numpy()].reset_index()
+    return Split(strategy="from_file", seed=sf.seed, assignment=ordered, params={"file": path.name})
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

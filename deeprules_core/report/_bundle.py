@@ -43,7 +43,7 @@ BUNDLE_FILES = (
     "SHA256SUMS",
 )
 #: Keys the study file accepts inside ``split`` (deeprules_core.studyfile.SPLIT_KEYS).
-SPLIT_KEYS = ("strategy", "test_fraction", "tune_fraction", "seed", "n_folds", "holdout_batch")
+SPLIT_KEYS = ("strategy", "test_fraction", "tune_fraction", "seed", "n_folds", "holdout_batch", "file")
 KNOWN_MODELS = ("dummy", "logistic_regression", "random_forest", "gradient_boosting", "knn", "mlp", "cnn")
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet", ".h5ad")
 
@@ -67,6 +67,7 @@ def _split_section(study: Study, split: Any) -> dict[str, Any]:
         params.update(dict(split.params))
         params["strategy"] = split.strategy
         params["seed"] = int(split.seed)
+        params["file"] = "split.csv"  # the bundle carries the exact assignment: a re-run reuses it
     params.setdefault("strategy", "auto")
     return {k: to_jsonable(params[k]) for k in SPLIT_KEYS if k in params and params[k] is not None}
 
@@ -121,6 +122,8 @@ def bundle_study_dict(
         out["n_shuffles"] = len(null)
     if "n_boot" not in out and isinstance(res.get("n_boot"), int):
         out["n_boot"] = int(res["n_boot"])
+    if base is not None and isinstance(base.params.get("batch_correct"), bool):
+        out["batch_correct"] = base.params["batch_correct"]
     out["design"] = {k: v for k, v in study.to_dict()["design"].items()}
     if provenance is not None:
         prov = (

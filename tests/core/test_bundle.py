@@ -83,6 +83,7 @@ def test_bundle_contents_and_checksums(workspace, study_with_everything, tmp_pat
         "test_fraction": 0.2,
         "tune_fraction": 0.2,
         "n_folds": 5,
+        "file": "split.csv",
     }
     assert raw["models"] == ["dummy", "logistic_regression"] and raw["budget"] == 4 and raw["seed"] == 3
     assert raw["provenance"]["licence"] == "CC0" and raw["provenance"]["version"] == "v2 (µg/L, 37 °C)"
@@ -146,7 +147,7 @@ def test_the_bundle_reproduces_the_split_and_the_metrics(workspace, tmp_path):
         zf.extractall(out)
     sf = load_study_file(out / "study.yaml")
     df2 = read_table(sf.data, name=sf.data.name)
-    split_kw = {k: v for k, v in sf.split.items() if k != "seed"}
+    split_kw = {k: v for k, v in sf.split.items() if k not in ("seed", "file")}
     split2 = make_split(df2, sf.roles, design=sf.design, seed=int(sf.split["seed"]), **split_kw)
     assert split2.to_csv() == (out / "split.csv").read_text()
     again = run_baselines(df2, sf.roles, split2, models=sf.models, budget=sf.budget, seed=sf.seed,

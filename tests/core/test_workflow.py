@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from deeprules_core.report import export_bundle
+from deeprules_core.store import Workspace
 from deeprules_core.studyfile import load_study_file
 from deeprules_core.workflow import OUTPUT_FILES, run_study
 
@@ -59,8 +62,14 @@ def test_run_writes_every_output_finds_the_planted_problems_and_reproduces(tmp_p
     selected = results["models"][results["selected"]]
     assert selected["metrics"]["test"] is not None  # the locked test set was used once
 
-    # the resolved study file re-runs and gives the same numbers on the CPU
-    again = run_study(out / "study.yaml", tmp_path / "again")
+    # the bundle exported from the study re-runs from the command line on a clean workspace
+    # and gives the same numbers on the CPU
+    ws = Workspace(out / "workspace")
+    (study_row,) = ws.list_studies()
+    bundle = export_bundle(ws, ws.get_study(study_row["id"]), tmp_path / "bundle.zip")
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(tmp_path / "bundle")
+    again = run_study(tmp_path / "bundle" / "study.yaml", tmp_path / "again")
     results2 = json.loads((again / "results.json").read_text())
     for name, entry in results["models"].items():
         # equal up to float summation order (a random forest adds its trees' votes in threads)
@@ -68,5 +77,10 @@ def test_run_writes_every_output_finds_the_planted_problems_and_reproduces(tmp_p
             _flat(results2["models"][name]["metrics"]), rel=1e-9
         ), name
     assert results2["selected"] == results["selected"]
+    assert results2["split_sha256"] == results["split_sha256"]
+    test_panel = results["models"][results["selected"]]["metrics"]["test"]
+    assert _flat(test_panel) == pytest.approx(
+        _flat(results2["models"][results["selected"]]["metrics"]["test"])
+    )
     assert (again / "split.csv").read_text() == (out / "split.csv").read_text()
     assert load_study_file(out / "study.yaml").roles == load_study_file(path).roles
