@@ -85,7 +85,7 @@ def _classification(df: pd.DataFrame, roles: Roles, prep: Prepared, seed: int) -
     codes, classes = pd.factorize(y[rows], sort=True)
     if len(classes) < 2:
         return []
-    X = prep.X[rows]
+    X = prep.X if rows.all() else prep.X[rows]
     one_vs_rest = [0] if len(classes) == 2 else list(range(len(classes)))
     n_tests = len(prep.features) * len(one_vs_rest)
     out = []
@@ -135,7 +135,7 @@ def _regression(df: pd.DataFrame, roles: Roles, prep: Prepared) -> list[dict[str
     n = int(rows.sum())
     if n < 5:
         return []
-    X = prep.X[rows]
+    X = prep.X if rows.all() else prep.X[rows]
     ranks = np.empty(X.shape, dtype=np.float32)
     np.put_along_axis(ranks, np.argsort(X, axis=0), np.arange(n, dtype=np.float32)[:, None], axis=0)
     ry = stats.rankdata(yv[rows])
