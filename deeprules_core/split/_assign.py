@@ -73,10 +73,11 @@ def _greedy(data: np.ndarray, order: np.ndarray, target: np.ndarray, weight: np.
     n_sides = target.shape[0]
     w = weight.tolist()
     D = (-weight * target).tolist()
-    nz_rows, nz_cols = np.nonzero(data[order])
-    values = data[order][nz_rows, nz_cols].tolist()
+    ordered = data[order]
+    nz_rows, nz_cols_arr = np.nonzero(ordered)
+    values = ordered[nz_rows, nz_cols_arr].tolist()
     starts = np.searchsorted(nz_rows, np.arange(len(order) + 1)).tolist()
-    nz_cols = nz_cols.tolist()
+    nz_cols = nz_cols_arr.tolist()
     side_of = [0] * len(order)
     sides = range(n_sides)
     for i in range(len(order)):

@@ -157,7 +157,7 @@ def test_summary_for_regression_describes_the_label():
 
 def test_audit_of_wide_data_stays_bounded():
     rng = np.random.default_rng(0)
-    n, p = 400, 3000
+    n, p = 400, 1000
     df = pd.DataFrame(rng.normal(size=(n, p)), columns=[f"f{j}" for j in range(p)])
     df["y"] = rng.choice(["a", "b"], n)
     roles = Roles(label="y")

@@ -60,7 +60,7 @@ def _check(df: pd.DataFrame, split) -> None:
         assert (share - overall).abs().max() <= stratification_tolerance(g_max, int(on.sum())) + 1e-9
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=group_structures(), seed=st.integers(0, 1000), n_folds=st.sampled_from([0, 2, 3, 5]))
 def test_no_group_crosses_sides_and_classes_stay_within_tolerance(df, seed, n_folds):
     try:
@@ -72,7 +72,7 @@ def test_no_group_crosses_sides_and_classes_stay_within_tolerance(df, seed, n_fo
     _check(df, split)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=group_structures(min_groups=60, max_groups=150), seed=st.integers(0, 1000))
 def test_well_posed_structures_are_always_split(df, seed):
     """With many groups, no dominant group and every class in many groups, the split must
