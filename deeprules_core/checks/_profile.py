@@ -46,20 +46,24 @@ def _pca(Z: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` principal-component scores and singular values of a centred matrix.
 
     Exact (eigen-decomposition of the smaller Gram matrix) when one side is at most
-    1,000; otherwise a randomised range finder with two power iterations.
+    1,000 and the Gram matrix is cheap; otherwise a randomised range finder with two power iterations.
     """
+    from threadpoolctl import threadpool_limits
+
     n, p = Z.shape
-    if min(n, p) <= 1000:
+    if min(n, p) <= 1000 and n * p * min(n, p) <= 2e9:
         from scipy.linalg import eigh
 
         if n <= p:
             G = (Z @ Z.T).astype(np.float64)
-            w, V = eigh(G, subset_by_index=[n - k, n - 1])
+            with threadpool_limits(1):  # small LAPACK calls: threads only contend
+                w, V = eigh(G, subset_by_index=[n - k, n - 1])
             order = np.argsort(w)[::-1]
             s = np.sqrt(np.maximum(w[order], 0.0))
             return V[:, order] * s, s
         C = (Z.T @ Z).astype(np.float64)
-        w, V = eigh(C, subset_by_index=[p - k, p - 1])
+        with threadpool_limits(1):
+            w, V = eigh(C, subset_by_index=[p - k, p - 1])
         order = np.argsort(w)[::-1]
         scores = (Z @ V[:, order].astype(np.float32)).astype(np.float64)
         return scores, np.sqrt(np.maximum(w[order], 0.0))
@@ -68,7 +72,8 @@ def _pca(Z: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     for _ in range(2):
         Q = _orthonormal(Z @ _orthonormal(Z.T @ Q))
     B = Q.T @ Z  # (k + 10) x p
-    w, Ub = np.linalg.eigh((B @ B.T).astype(np.float64))
+    with threadpool_limits(1):
+        w, Ub = np.linalg.eigh((B @ B.T).astype(np.float64))
     order = np.argsort(w)[::-1][:k]
     s = np.sqrt(np.maximum(w[order], 0.0))
     return Q.astype(np.float64) @ Ub[:, order] * s, s
@@ -77,11 +82,15 @@ def _pca(Z: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def _orthonormal(Y: np.ndarray) -> np.ndarray:
     """Orthonormal basis of the columns of a tall matrix (Cholesky QR: one GEMM and a
     tiny factorisation; LAPACK's QR is much slower on a shared 2-core machine)."""
+    from scipy.linalg import solve_triangular
+    from threadpoolctl import threadpool_limits
+
     Y = Y.astype(np.float64)
     G = Y.T @ Y
     G += np.eye(G.shape[0]) * (1e-10 * np.trace(G) + 1e-300)
-    L = np.linalg.cholesky(G)
-    return np.linalg.solve(L, Y.T).T.astype(np.float32)
+    with threadpool_limits(1):
+        L = np.linalg.cholesky(G)
+        return solve_triangular(L, Y.T, lower=True).T.astype(np.float32)
 
 
 def _as_float32(df: pd.DataFrame, names: list[str]) -> np.ndarray:
@@ -206,6 +215,8 @@ class FeatureProfile:
         block = max(1, (1 << 21) // max(4 * n, 1))  # ~2 MB per block: stays in cache
         mean32 = self.mean.astype(np.float32)
         const = self.constant
+        row_sum = np.zeros(n)
+        row_sumsq = np.zeros(n)
         for a in range(0, p, block):
             b = min(p, a + block)
             blk = Z[:, a:b]
@@ -218,6 +229,10 @@ class FeatureProfile:
             s = np.where(const[a:b] | ~np.isfinite(s), 0.0, s)
             sd[a:b] = s
             blk *= np.where(s > 0, 1.0 / np.where(s > 0, s, 1.0), 0.0).astype(np.float32)
+            row_sum += blk.sum(axis=1, dtype=np.float64)
+            row_sumsq += np.einsum("ij,ij->i", blk, blk, dtype=np.float64)
+        self.row_sum = row_sum
+        self.row_sumsq = row_sumsq
         self.__dict__["Z"] = Z
         return sd
 

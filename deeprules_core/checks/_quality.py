@@ -317,7 +317,10 @@ def _missing_matrix(df: pd.DataFrame, roles: Roles, profile: FeatureProfile, exc
     if profile.has_missing:
         ok = (profile.n_missing_col >= MNAR_MIN_COUNT) & (profile.n_missing_col <= n - MNAR_MIN_COUNT)
         idx = np.flatnonzero(ok)
-        if len(idx):
+        if len(idx) == profile.p:
+            names += list(profile.names)
+            masks.append(profile.missing)
+        elif len(idx):
             names += [profile.names[j] for j in idx]
             masks.append(profile.missing[:, idx])
     if not names:

@@ -3,7 +3,7 @@ different labels, and outlying samples.
 
 Near-duplicates are found without the n x n correlation matrix: every sample is
 projected onto 16 random directions (Johnson-Lindenstrauss), candidate pairs come from
-a k-d tree on the projections, and each candidate is then verified with its exact
+grid hashing of the projections, and each candidate is then verified with its exact
 correlation over all features. Outliers use robust distances on principal-component
 scores (randomised SVD), so both stay fast on 2,000 x 20,000 and on 20,000 x 500 tables.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.spatial import cKDTree
 
 from ..findings import Finding
 from ..study import Roles
@@ -76,26 +75,22 @@ def _projection(profile: FeatureProfile, seed: int = 0) -> tuple[np.ndarray, np.
 def _exact_groups(profile: FeatureProfile) -> list[np.ndarray]:
     """Groups of rows with identical feature values (missing equals missing).
 
-    Identical rows have identical projections; candidates within a tiny distance are
-    linked into groups, and each group is then verified value by value.
+    Identical rows have identical projections: rows are sorted on one projection,
+    runs of (nearly) equal values are the candidates, and each run is verified value
+    by value.
     """
     if profile.n < 2 or profile.p == 0:
         return []
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     _, P = _projection(profile)
     tol = 1e-4 * np.sqrt(max(profile.p, 1))
-    pairs = cKDTree(P).query_pairs(tol, output_type="ndarray")
-    if not len(pairs):
+    order = np.argsort(P[:, 0], kind="stable")
+    close = (np.abs(np.diff(P[order, :3], axis=0)) <= tol).all(axis=1)
+    if not close.any():
         return []
-    n = profile.n
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, comp = connected_components(graph, directed=False)
-    sizes = np.bincount(comp)
+    run_id = np.concatenate([[0], np.cumsum(~close)])
     groups = []
-    for c in np.flatnonzero(sizes > 1):
-        members = np.flatnonzero(comp == c)
+    for r in np.flatnonzero(np.bincount(run_id) > 1):
+        members = np.sort(order[run_id == r])
         rows = np.ascontiguousarray(profile.X[members])
         rows[np.isnan(rows)] = np.nan  # one NaN bit pattern
         view = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
@@ -103,6 +98,47 @@ def _exact_groups(profile: FeatureProfile) -> list[np.ndarray]:
         for g in np.flatnonzero(counts > 1):
             groups.append(members[inverse.ravel() == g])
     return groups
+
+
+def _lsh_pairs(V: np.ndarray, radius: float, seed: int) -> np.ndarray:
+    """Candidate pairs of rows of ``V`` within ``radius`` (grid hashing, shifted grids).
+
+    A k-d tree is slow in 16 dimensions; instead every repetition hashes the points
+    into cells of width ``1.25 * radius`` on 6 of the coordinates with a random shift.
+    A pair at the near-duplicate threshold shares a cell in one repetition with
+    probability above 0.4, so 16 repetitions miss it with probability under 1e-4.
+    """
+    rng = np.random.default_rng(seed + 1)
+    n, m = V.shape
+    width = 1.25 * radius
+    found: list[np.ndarray] = []
+    total = 0
+    for _ in range(16):
+        cols = rng.choice(m, size=min(6, m), replace=False)
+        cells = np.floor((V[:, cols] + rng.uniform(0, width, size=len(cols))) / width).astype(np.int64)
+        # |V| <= ~1.5 so cells lie within +-16: 8 bits per coordinate encode them exactly
+        cells = np.clip(cells + 128, 0, 255)
+        keys = (cells << (8 * np.arange(len(cols), dtype=np.int64))).sum(axis=1)
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        multi = np.flatnonzero(counts > 1)
+        if not len(multi):
+            continue
+        idx = np.flatnonzero(np.isin(inverse, multi))
+        idx = idx[np.argsort(inverse[idx], kind="stable")]
+        bucket = inverse[idx]
+        for d in range(1, min(int(counts.max()), 200)):  # all pairs within a bucket, by offset
+            same = bucket[d:] == bucket[:-d]
+            if not same.any():
+                break
+            found.append(np.stack([idx[:-d][same], idx[d:][same]], axis=1))
+            total += int(same.sum())
+        if total > _MAX_CANDIDATES:
+            break
+    if not found:
+        return np.zeros((0, 2), dtype=int)
+    pairs = np.unique(np.sort(np.concatenate(found), axis=1), axis=0)
+    d2 = ((V[pairs[:, 0]] - V[pairs[:, 1]]) ** 2).sum(axis=1)
+    return pairs[d2 <= radius**2]
 
 
 def near_duplicate_pairs(profile: FeatureProfile, *, threshold: float = NEAR_DUP_CORR, seed: int = 0):
@@ -116,15 +152,15 @@ def near_duplicate_pairs(profile: FeatureProfile, *, threshold: float = NEAR_DUP
     Z = profile.Z
     p = Z.shape[1]
     G, proj = _projection(profile, seed)
-    row_mean = Z.mean(axis=1, dtype=np.float64)
-    sq = np.einsum("ij,ij->i", Z, Z, dtype=np.float64) - p * row_mean**2
+    row_mean = profile.row_sum / p
+    sq = profile.row_sumsq - p * row_mean**2
     norm = np.sqrt(np.maximum(sq, 0.0))
     proj = proj - np.outer(row_mean, G.sum(axis=0, dtype=np.float64))
     ok = norm > 1e-8 * max(1.0, float(np.median(norm)))
     idx = np.flatnonzero(ok)
     V = proj[idx] / (norm[idx, None] * np.sqrt(_N_PROJ))
     radius = np.sqrt(2 * (1 - threshold) * _PROJ_SLACK)
-    pairs = cKDTree(V).query_pairs(radius, output_type="ndarray")
+    pairs = _lsh_pairs(V, radius, seed)
     if not len(pairs):
         return empty
     pairs = pairs[:_MAX_CANDIDATES]

@@ -80,13 +80,10 @@ def chi2_missing_vs_groups(
         the missing rate per group (columns x groups), and the smallest expected
         count per column.
     """
-    keep = codes >= 0
-    m = np.asarray(missing[keep], dtype=np.float32)
-    c = codes[keep]
-    onehot = np.zeros((c.size, n_groups), dtype=np.float32)
-    onehot[np.arange(c.size), c] = 1.0
-    miss = (m.T @ onehot).astype(float)  # columns x groups
-    size = onehot.sum(axis=0).astype(float)  # groups
+    size = np.bincount(codes[codes >= 0], minlength=n_groups).astype(float)  # groups
+    miss = np.empty((missing.shape[1], n_groups))  # columns x groups
+    for g in range(n_groups):
+        miss[:, g] = np.count_nonzero(missing[codes == g], axis=0)
     total = float(size.sum())
     present = size[None, :] - miss
     row_m = miss.sum(axis=1, keepdims=True)
