@@ -113,6 +113,8 @@ def association(
     """
     ok = x.notna() & y.notna()
     x, y = x[ok], y[ok]
+    out: dict[str, Any]
+    minimum: float
     xc = is_continuous(x) if x_continuous is None else x_continuous
     yc = is_continuous(y) if y_continuous is None else y_continuous
     if xc and yc:
@@ -129,7 +131,7 @@ def association(
         out = _cat_cat(as_levels(x), as_levels(y), seed)
         minimum = MIN_CRAMERS_V
     out["minimum_effect"] = minimum
-    out["significant"] = bool(out["p_value"] < ALPHA and out["effect"] >= minimum)
+    out["significant"] = bool(float(out["p_value"]) < ALPHA and float(out["effect"]) >= minimum)
     return out
 
 
@@ -160,7 +162,7 @@ def batch_label_association(
         res["table"] = {str(i): {str(c): int(v) for c, v in row.items()} for i, row in table.iterrows()}
         freqs = (table.sum(axis=0) / max(table.to_numpy().sum(), 1)).to_numpy(dtype=float)
         n_levels = max(len(table), 1)
-        singles = []
+        singles: list[dict[str, Any]] = []
         for level, row in table.iterrows():
             n_l = int(row.sum())
             present = row[row > 0]

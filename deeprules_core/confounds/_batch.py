@@ -75,7 +75,7 @@ def _predictability(S: np.ndarray, b: np.ndarray, groups: np.ndarray | None, see
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000))
     with one_thread():
         pred = cross_val_predict(model, S, b, cv=splitter, groups=g)
-    out = chance_test(b, pred)
+    out: dict[str, Any] = dict(chance_test(b, pred))
     out.update({"testable": True, "cv": name, "model": "logistic_regression on top PCs",
                 "n_pcs": int(S.shape[1])})  # fmt: skip
     out["margin"] = out["balanced_accuracy"] - out["chance_balanced_accuracy"]

@@ -207,7 +207,7 @@ class BatchCorrector(TransformerMixin, BaseEstimator):
                 f"{self.n_features_in_}. Give the same feature columns in the same order."
             )
         b = _batch_array(batch, X.shape[0])
-        keys = np.where(_missing(b), None, b.astype(str))
+        keys = [None if m else str(v) for m, v in zip(_missing(b), b, strict=True)]
         index = {str(v): i for i, v in enumerate(self.batches_)}
         pos = np.array([index.get(k, -1) if k is not None else -1 for k in keys], dtype=int)
         if (pos < 0).any():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..findings import Finding
+from ..findings import Finding, Severity
 from ..study import Roles
 from ._association import ALPHA, association
 from ._common import (
@@ -206,7 +206,7 @@ def metadata_only_model(
             "score next to the model's; a model on the features must clearly beat it; evaluate within "
             "levels of these variables; look for the variable responsible in the confound findings."
         )
-        sev = "error" if margin >= META_SEVERE_MARGIN else "warning"
+        sev: Severity = "error" if margin >= META_SEVERE_MARGIN else "warning"
         ev = {k: v for k, v in out.items() if k != "findings"}
         out["findings"] = [
             Finding("metadata_predicts_label", sev, 9, msg, columns=tuple(cols), evidence=ev).to_dict()

@@ -88,7 +88,7 @@ def _classification(df: pd.DataFrame, roles: Roles, prep: Prepared, seed: int) -
     X = prep.X if rows.all() else prep.X[rows]
     one_vs_rest = [0] if len(classes) == 2 else list(range(len(classes)))
     n_tests = len(prep.features) * len(one_vs_rest)
-    out = []
+    out: list[dict[str, Any]] = []
     for c in one_vs_rest:
         pos = codes == (1 if len(classes) == 2 else c)
         Xp, Xn = X[pos], X[~pos]
