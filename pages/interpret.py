@@ -100,8 +100,8 @@ with tab_global:
             st.altair_chart(chart, width="stretch")
         if key == "global":
             st.caption(
-                f"Scored with {block.get('scoring')} on {block.get('n_rows')} tune rows (baseline "
-                f"{block.get('baseline_score', float('nan')):.3f}); {block.get('n_repeats')} shuffles per feature"
+                f"Importance = how much the {view.score_text(block)} of the {block.get('n_rows')} tune rows "
+                f"worsens when the feature is shuffled; {block.get('n_repeats')} shuffles per feature"
                 + (", moving whole groups (individuals)" if block.get("group_aware") else "")
                 + f". Bars: mean drop of the score; lines: {block.get('interval')}."
                 + (

@@ -19,6 +19,8 @@ __all__ = [
     "local_chart",
     "logo_chart",
     "model_options",
+    "score_text",
+    "SCORE_LABELS",
 ]
 
 METHOD_LABELS = {
@@ -26,6 +28,28 @@ METHOD_LABELS = {
     "integrated_gradients": "Integrated gradients (mean |attribution| over tune samples)",
     "coefficients": "Standardised coefficients (per standard deviation of the feature)",
 }
+
+
+SCORE_LABELS = {
+    "neg_brier": "Brier score",
+    "neg_log_loss": "log-loss",
+    "neg_mae": "mean absolute error",
+    "auroc": "AUROC",
+    "auprc": "AUPRC",
+    "balanced_accuracy": "balanced accuracy",
+    "r2": "R²",
+    "spearman": "Spearman ρ",
+}
+
+
+def score_text(block: Mapping[str, Any]) -> str:
+    """``Brier score 0.152`` (scores stored negated so that higher is better are shown as usual)."""
+    name = str(block.get("scoring", ""))
+    value = block.get("baseline_score")
+    if value is None:
+        return SCORE_LABELS.get(name, name)
+    shown = -value if name.startswith("neg_") else value
+    return f"{SCORE_LABELS.get(name, name)} {shown:.3f}"
 
 
 def model_options(interp: Mapping[str, Any]) -> list[str]:

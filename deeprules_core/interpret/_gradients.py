@@ -377,12 +377,12 @@ def logo_figure(letters: str, scores: Sequence[float], *, title: str | None = No
     from matplotlib.textpath import TextPath
     from matplotlib.transforms import Affine2D
 
-    scores = np.asarray(scores, dtype=float)
+    values = np.asarray(scores, dtype=float)
     colours = {"A": "#2ca02c", "C": "#1f77b4", "G": "#ff7f0e", "T": "#d62728", "U": "#d62728"}
     fig = Figure(figsize=(max(4.0, 0.25 * len(letters)), 2.4))
     ax = fig.subplots()
     font = FontProperties(family="DejaVu Sans", weight="bold")
-    for i, (letter, s) in enumerate(zip(letters, scores, strict=False)):
+    for i, (letter, s) in enumerate(zip(letters, values, strict=False)):
         if not np.isfinite(s) or s == 0:
             continue
         path = TextPath((0, 0), letter, size=1, prop=font)
@@ -392,9 +392,9 @@ def logo_figure(letters: str, scores: Sequence[float], *, title: str | None = No
         y0 = 0.0 if s > 0 else s
         tr = Affine2D().translate(-ext.x0, -ext.y0).scale(sx, sy).translate(i + 0.05, y0)
         ax.add_patch(PathPatch(tr.transform_path(path), color=colours.get(letter, "#555555"), lw=0))
-    lim = float(np.nanmax(np.abs(scores))) if len(scores) and np.isfinite(scores).any() else 1.0
+    lim = float(np.nanmax(np.abs(values))) if len(values) and np.isfinite(values).any() else 1.0
     ax.set_xlim(0, len(letters))
-    ax.set_ylim(-lim * 1.05 if (scores < 0).any() else 0, lim * 1.05 or 1.0)
+    ax.set_ylim(-lim * 1.05 if (values < 0).any() else 0, lim * 1.05 or 1.0)
     ax.axhline(0, color="black", lw=0.5)
     ax.set_xlabel("position")
     ax.set_ylabel("attribution")

@@ -62,6 +62,10 @@ MAX_LOCAL_SAMPLES = 200
 MAX_SEQUENCE_MAPS = 40
 #: Contributions kept per sample.
 LOCAL_TOP = 10
+#: Score whose drop measures permutation importance: smooth proper scores, which move with
+#: every prediction (ranking metrics such as AUPRC move only when samples swap order, so
+#: on a small tune side their drops are coarse; see permutation_importance_grouped).
+PERMUTATION_SCORING = {"classification": "neg_brier", "regression": "r2"}
 #: Rows given to integrated gradients at most (a seeded subset of the tune side).
 MAX_IG_ROWS = 500
 
@@ -151,7 +155,7 @@ def _interpret_one(
         raise SplitError("The tune side has fewer than 5 labelled rows: too few to interpret a model on.")
     ids = split.assignment["id"].to_numpy()
     groups = df[roles.group].astype(str).to_numpy()[tune] if roles.group else None
-    scoring = results.get("primary_metric") or ("auprc" if roles.task == "classification" else "r2")
+    scoring = PERMUTATION_SCORING[roles.task]
     out: dict[str, Any] = {
         "kind": "deep" if hasattr(model, "spec") else "baseline",
         "global": None,
@@ -245,16 +249,16 @@ def _interpret_one(
         train = split.indices("train")
         reference = X.iloc[train][top_feats].median()
         progress(0.7, f"{name}: one-sample contributions")
-        contrib, base, names = occlusion_contributions(
+        occl, base, names = occlusion_contributions(
             model, Xt, local_rows, reference=reference, features=top_feats
         )
         samples = {}
         for k, r in enumerate(local_rows):
-            order = np.argsort(-np.abs(contrib[k]), kind="stable")[:LOCAL_TOP]
+            order = np.argsort(-np.abs(occl[k]), kind="stable")[:LOCAL_TOP]
             samples[str(ids[tune[r]])] = {
                 "prediction": base[k],
                 "contributions": [
-                    {"feature": names[j], "value": Xt.iloc[r][names[j]], "contribution": contrib[k, j]}
+                    {"feature": names[j], "value": Xt.iloc[r][names[j]], "contribution": occl[k, j]}
                     for j in order
                 ],
             }
@@ -379,11 +383,10 @@ def interpret_job(ctx: Any) -> dict[str, Any]:
     if results.get("split_sha256") and results["split_sha256"] != split.sha256:
         raise SplitError("The models were trained on another split. Train them again on the current split.")
     p = dict(ctx.params)
-    params = {
-        "models": list(p.get("models") or default_models(results)),
-        "n_repeats": int(p.get("n_repeats", 10)),
-        "seed": int(p.get("seed", results.get("seed", 0))),
-    }
+    models = [str(m) for m in (p.get("models") or default_models(results))]
+    n_repeats = int(p.get("n_repeats", 10))
+    seed = int(p.get("seed", results.get("seed", 0)))
+    params: dict[str, Any] = {"models": models, "n_repeats": n_repeats, "seed": seed}
     started = utcnow()
 
     def load(sha: str) -> Any:
@@ -396,16 +399,16 @@ def interpret_job(ctx: Any) -> dict[str, Any]:
         study.roles,
         split,
         results,
-        models=params["models"],
-        n_repeats=params["n_repeats"],
-        seed=params["seed"],
+        models=models,
+        n_repeats=n_repeats,
+        seed=seed,
         load_deep=load,
         progress=ctx.progress,
     )
     sha = ws.put_json(study.id, ARTIFACT_KIND, ARTIFACT_NAME, out)
     findings = [Finding.from_dict(f) for f in out["findings"]]
     summary = {
-        "models": params["models"],
+        "models": models,
         "top": {n: [r["feature"] for r in primary_ranking(e)[:5]] for n, e in out["models"].items()},
         "findings": [f.key for f in findings],
         "interpretation_sha256": sha,
@@ -415,7 +418,7 @@ def interpret_job(ctx: Any) -> dict[str, Any]:
         step="interpret",
         params=params,
         input_hashes={"dataset": study.dataset.sha256, "split": split.sha256},
-        seed=params["seed"],
+        seed=seed,
         versions=out["versions"],
         started_at=started,
         finished_at=utcnow(),

@@ -201,3 +201,16 @@ def test_rank_agreement_known_answers():
     assert table["importance_a"].max() == pytest.approx(1.0)
     with pytest.raises(ModelError, match="top"):
         rank_agreement(a, a, top=0)
+
+
+def test_auto_scoring_is_the_brier_score_for_classifiers():
+    from sklearn.metrics import brier_score_loss
+
+    X, y = simulated()
+    model = LogisticRegression().fit(X.iloc[:200], y.iloc[:200])
+    imp = permutation_importance_grouped(model, X.iloc[200:], y.iloc[200:], n_repeats=2)
+    p1 = model.predict_proba(X.iloc[200:])[:, 1]
+    assert imp.attrs["scoring"] == "neg_brier"
+    # the two-class Brier score summed over both classes is twice scikit-learn's
+    assert imp.attrs["baseline_score"] == pytest.approx(-2 * brier_score_loss(y.iloc[200:], p1))
+    assert set(imp["feature"].head(2)) == set(PLANTED)

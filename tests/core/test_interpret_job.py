@@ -62,7 +62,7 @@ def test_interpret_study_ranks_planted_features_and_agrees():
     }
     for entry in out["models"].values():
         assert {r["feature"] for r in primary_ranking(entry)[:2]} == {"g0", "g1"}
-        assert entry["global"]["group_aware"] and entry["global"]["scoring"] == "auprc"
+        assert entry["global"]["group_aware"] and entry["global"]["scoring"] == "neg_brier"
         tune_ids = set(split.assignment.loc[split.indices("tune"), "id"])
         assert set(entry["local"]["samples"]) <= tune_ids and entry["local"]["samples"]
     coefs = out["models"]["logistic_regression"]["coefficients"]["rows"]
