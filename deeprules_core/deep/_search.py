@@ -56,9 +56,10 @@ def suggest_config(trial: Any, base: DeepConfig, *, n_fit: int) -> DeepConfig:
         changes["depth"] = trial.suggest_int("depth", 1, 4)
         changes["width"] = trial.suggest_int("width", 16, 256, log=True)
     else:
-        changes["depth"] = trial.suggest_int("depth", 1, 3)
-        changes["n_filters"] = trial.suggest_int("n_filters", 8, 128, log=True)
-        changes["kernel_size"] = trial.suggest_int("kernel_size", 3, 21, step=2)
+        # small convolutional networks (Tip 3): motifs of 5-15 letters, up to 64 filters
+        changes["depth"] = trial.suggest_int("depth", 1, 2)
+        changes["n_filters"] = trial.suggest_int("n_filters", 8, 64, log=True)
+        changes["kernel_size"] = trial.suggest_int("kernel_size", 5, 15, step=2)
     changes["dropout"] = trial.suggest_float("dropout", 0.0, 0.5)
     changes["lr"] = trial.suggest_float("lr", 1e-4, 3e-2, log=True)
     changes["weight_decay"] = trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True)

@@ -69,8 +69,9 @@ def set_threads(work: int | None = None) -> int:
     × sequence length for a CNN). Small networks run fastest on one thread: splitting a
     tiny matrix product costs more than it saves, and on a busy machine idle threads
     that spin-wait slow every step down many times over (measured: 2.5 ms against 95 ms
-    per step of a 5k-parameter MLP on a shared 2-core machine). Large ones use
-    min(cores, 4). ``DEEPRULES_TORCH_THREADS`` overrides the choice.
+    per step of a 5k-parameter MLP on a shared 2-core machine). Large ones use up to
+    min(cores, 4) threads, but no more than the cores other processes leave idle (load
+    average). ``DEEPRULES_TORCH_THREADS`` overrides the choice.
     """
     cores = os.cpu_count() or 1
     forced = os.environ.get("DEEPRULES_TORCH_THREADS", "").strip()
@@ -79,7 +80,11 @@ def set_threads(work: int | None = None) -> int:
     elif work is not None and work < PARALLEL_WORK:
         n = 1
     else:
-        n = max(1, min(cores, MAX_THREADS))
+        try:  # cores that other processes keep busy would only make our threads wait
+            idle = cores - int(round(os.getloadavg()[0]))
+        except (AttributeError, OSError):
+            idle = cores
+        n = max(1, min(idle, cores, MAX_THREADS))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
