@@ -105,12 +105,22 @@ def _feature_matrix(df: pd.DataFrame, roles: Roles) -> tuple[list[str], np.ndarr
     return cols, X
 
 
+def _canonical(M: np.ndarray) -> np.ndarray:
+    """One NaN bit pattern, and -0.0 as 0.0, so equal values have equal bytes."""
+    return np.where(np.isnan(M), np.nan, M + 0.0)
+
+
 def _row_keys(M: np.ndarray) -> np.ndarray:
-    """An integer per row, equal for rows with identical values (NaN equals NaN)."""
-    M = np.where(np.isnan(M), np.nan, M + 0.0)  # one NaN bit pattern; -0.0 becomes 0.0
-    M = np.ascontiguousarray(M)
+    """An integer per row, equal exactly for rows with identical values (NaN equals NaN)."""
+    M = np.ascontiguousarray(_canonical(M))
     view = M.view(np.dtype((np.void, M.dtype.itemsize * M.shape[1])))[:, 0]
     return np.unique(view, return_inverse=True)[1].ravel()
+
+
+def _row_hashes(M: np.ndarray) -> np.ndarray:
+    """A fast 64-bit hash per row, as small integer codes (collisions are confirmed later)."""
+    h = pd.util.hash_pandas_object(pd.DataFrame(_canonical(M)), index=False).to_numpy()
+    return pd.factorize(h)[0].astype(np.int64)
 
 
 def _exact_duplicates(
@@ -125,17 +135,18 @@ def _exact_duplicates(
     if not parts:
         return []
     key_cols = list(cols) + ([seq] if seq else [])
-    M = np.hstack(parts)
+    M = np.hstack(parts) if len(parts) > 1 else parts[0]
     usable = ~np.isnan(M).all(axis=1)
-    # candidates on a subset of columns (bounded cost on wide data), confirmed on all columns
+    # candidates by a hash of a subset of columns (bounded cost on wide data), then
+    # confirmed by exact comparison of all columns
     sub = M[:, :MAX_FEATURES_FOR_NEAR] if M.shape[1] > MAX_FEATURES_FOR_NEAR else M
-    h = _row_keys(sub)
+    h = _row_hashes(sub)
     frame = pd.DataFrame({"h": h[usable], "side": sides[usable], "row": np.flatnonzero(usable)})
-    cand = frame.groupby("h")["side"].transform("nunique") > 1
-    if cand.any() and sub is not M:
+    cand = (frame.groupby("h")["side"].transform("nunique") > 1).to_numpy()
+    if cand.any():
         rows = frame.loc[cand, "row"].to_numpy()
-        full = _row_keys(M[rows])
-        frame.loc[cand, "h"] = h.max() + 1 + full  # new keys, apart from the subset keys
+        exact = _row_keys(M[rows])
+        frame.loc[cand, "h"] = h.max() + 1 + exact  # new keys, apart from the hash codes
     per_hash = frame.groupby("h")["side"].nunique()
     crossing = per_hash[per_hash > 1].index
     if len(crossing) == 0:
@@ -222,8 +233,9 @@ def _near_duplicates(
     for start in range(0, len(held), block):
         rows = held[start : start + block]
         corr = _standardise(X[np.ix_(rows, informative)], mu, sd) @ Zo.T
-        corr[sides[rows][:, None] == sides[others][None, :]] = 0.0
         hit_r, hit_c = np.nonzero(corr > NEAR_DUPLICATE_CORRELATION)
+        apart = sides[rows[hit_r]] != sides[others[hit_c]]  # only pairs on different sides
+        hit_r, hit_c = hit_r[apart], hit_c[apart]
         n_found += len(hit_r)
         for r, c in zip(hit_r[: max(0, _EXAMPLES - len(found))], hit_c, strict=False):
             found.append((int(rows[r]), int(others[c]), float(corr[r, c])))
