@@ -18,6 +18,7 @@ Three kinds of evidence for a batch effect, all in the finding's evidence:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,10 @@ def _predictability(S: np.ndarray, b: np.ndarray, groups: np.ndarray | None, see
     if splitter is None or S.shape[1] == 0:
         return {"testable": False, "reason": name}
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000))
-    with one_thread():
+    with one_thread(), warnings.catch_warnings():
+        # many small levels (e.g. processing dates) make sklearn warn that y "could represent a
+        # regression problem"; the levels are categories, and the chance test handles them
+        warnings.simplefilter("ignore", UserWarning)
         pred = cross_val_predict(model, S, b, cv=splitter, groups=g)
     out: dict[str, Any] = dict(chance_test(b, pred))
     out.update({"testable": True, "cv": name, "model": "logistic_regression on top PCs",

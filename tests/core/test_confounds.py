@@ -34,6 +34,7 @@ def _with_run(df: pd.DataFrame, roles: Roles, seed: int) -> tuple[pd.DataFrame, 
     return df, Roles(**{**roles.to_dict(), "batch": ("plate", "run")})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_balanced_data_without_batch_effect_gives_no_finding(seed):
     df, roles = simulate_batch_study(n=160, p=200, seed=seed)
@@ -101,6 +102,7 @@ def test_fisher_exact_for_a_two_by_two_table():
     assert res["test"] == "fisher_exact" and res["p_value"] < 1e-3
 
 
+@pytest.mark.slow
 def test_covariate_confound_is_found_and_near_misses_are_not():
     df, roles = simulate_batch_study(n=200, p=200, covariate_confounding=0.8, covariate_effect=0.5, seed=1)
     found = [f for f in run_confound_checks(df, roles) if f.code == "confounding_covariate"]
