@@ -24,6 +24,7 @@ from ._readers import (
     detect_format,
     max_upload_bytes,
     parse_table,
+    read_and_hash,
     read_table,
 )
 from ._roles import RoleSuggestion, looks_like_sequence, suggest_roles
@@ -54,6 +55,7 @@ __all__ = [
     "max_upload_bytes",
     "parse_table",
     "provenance_history",
+    "read_and_hash",
     "read_matrix_with_sample_sheet",
     "read_table",
     "sample_data_dir",

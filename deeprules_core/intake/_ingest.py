@@ -22,9 +22,10 @@ from ..errors import DataFormatError
 from ..findings import to_jsonable
 from ..store import _schema as T
 from ..study import DatasetRef, Study, utcnow
+from ._cache import read_cache, write_cache
 from ._join import JoinReport, Orientation, join_matrix_and_sheet
 from ._provenance import Provenance, _dataset_row, _latest, insert_provenance
-from ._readers import _check_size, parse_table
+from ._readers import _check_size, parse_table, read_and_hash
 
 __all__ = ["DatasetInfo", "ingest", "ingest_pair", "load_dataset", "dataset_info", "list_datasets"]
 
@@ -79,7 +80,7 @@ def _write_cache(ws: Any, dataset_id: str, df: pd.DataFrame) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
     os.close(fd)
     try:
-        df.to_parquet(tmp, index=False, compression="snappy")
+        write_cache(df, tmp)
         os.replace(tmp, path)
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise DataFormatError(f"The table cannot be cached as Parquet: {exc}.") from exc
@@ -204,8 +205,7 @@ def ingest(
         raise TypeError("provenance must be a Provenance record")
     _check_size(len(data), name)
     report(0.1, f"reading {name}")
-    res = parse_table(data, name=name, sheet=sheet)
-    sha = hashlib.sha256(data).hexdigest()
+    res, _, sha = read_and_hash(data, name=name, sheet=sheet)
     report(0.7, "storing the file and caching the table")
     details = {
         "read": res.details,
@@ -312,7 +312,7 @@ def load_dataset(ws: Any, dataset_id: str) -> pd.DataFrame:
     bytes, and cached again, when the cache is missing)."""
     path = _cache_file(ws, dataset_id)
     if path.exists():
-        return pd.read_parquet(path)
+        return read_cache(path)
     with ws.engine.connect() as c:
         row = _dataset_row(c, dataset_id)
     df = _reparse(ws, json.loads(row.details)["parse"])

@@ -33,6 +33,7 @@ __all__ = [
     "parse_table",
     "read_table",
     "detect_format",
+    "read_and_hash",
 ]
 
 #: extensions deeprules reads, by format
@@ -244,6 +245,26 @@ def read_table(
     return res.df
 
 
+def read_and_hash(
+    source: bytes | str | os.PathLike[str], *, name: str | None = None, sheet: str | int | None = None
+) -> tuple[ReadResult, bytes, str]:
+    """Read the bytes once, hash them and parse them: (result, the exact bytes, sha256).
+
+    The hash runs in a thread while the table is parsed (both release the GIL), so on a
+    machine with two cores or more it costs next to nothing.
+    """
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    if name is None and not isinstance(source, bytes | bytearray | memoryview):
+        name = Path(source).name
+    data = _load_source(source, name or "table")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        res = parse_table(data, name=name, sheet=sheet)
+        return res, data, digest.result()
+
+
 # ---------------------------------------------------------------------- delimited text
 def _decode_head(data: bytes, name: str) -> tuple[str, str, list[str]]:
     """Decode the head of the file: (text, encoding, notes)."""
@@ -265,7 +286,10 @@ def _decode_head(data: bytes, name: str) -> tuple[str, str, list[str]]:
 
 
 def _split_fields(line: str, delim: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delim), [])
+    try:
+        return next(csv.reader([line], delimiter=delim), [])
+    except csv.Error:  # e.g. a field over the csv module's size limit: not this delimiter
+        return [line]
 
 
 def _sniff_delimiter(lines: list[str], name: str) -> str:
@@ -537,7 +561,12 @@ def _normalise(df: pd.DataFrame, name: str, notes: list[str]) -> pd.DataFrame:
     if names != list(df.columns):
         _check_header(names, name)
         df.columns = names
-    for col in df.columns:
+    odd = [
+        c
+        for c, t in df.dtypes.items()
+        if pd.api.types.is_object_dtype(t) or isinstance(t, pd.CategoricalDtype)
+    ]
+    for col in odd:  # only these need a look: a wide numeric table has none
         s = df[col]
         if isinstance(s.dtype, pd.CategoricalDtype):
             df[col] = s.astype(object).where(s.notna(), None)

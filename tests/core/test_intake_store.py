@@ -226,3 +226,27 @@ def test_simulated_sample_roles_match_its_truth(workspace):
     assert set(r.feature_columns(df)) == set(truth["feature_columns"]) | {truth["leak_feature"]}
     assert "several rows per individual" in sug.reasons["group"]
     assert df.shape == (244, 67) and sample.path.stat().st_size < 1_000_000
+
+
+def test_wide_tables_are_cached_as_one_block_and_come_back_identical(tmp_path, monkeypatch):
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from deeprules_core.intake import _cache
+
+    monkeypatch.setattr(_cache, "BLOCK_MIN_COLUMNS", 5)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(7, 8)), columns=[f"g{i}" for i in range(8)])
+    df.insert(0, "sample_id", [f"s{i}" for i in range(7)])
+    df.insert(3, "plate", ["p1", "p2"] * 3 + ["p1"])
+    df["count"] = np.arange(7)
+    df.iloc[2, 4] = np.nan
+    path = tmp_path / "c.parquet"
+    _cache.write_cache(df, path)
+    assert len(pq.read_schema(path).names) == 4  # sample_id, plate, count and the block
+    back = _cache.read_cache(path)
+    pd.testing.assert_frame_equal(back, df)
+    back.iloc[0, 1] = 1.0  # the table that comes back can be modified
+    ints = pd.DataFrame(rng.integers(0, 50, (4, 6)), columns=list("abcdef"))
+    _cache.write_cache(ints, path)
+    pd.testing.assert_frame_equal(_cache.read_cache(path), ints)
