@@ -114,6 +114,11 @@ class DeepConfig:
 class MLPNet(nn.Module):
     """Standardise (training statistics) → [Linear → ReLU → Dropout] × depth → Linear."""
 
+    x_mean: torch.Tensor
+    x_scale: torch.Tensor
+    y_mean: torch.Tensor
+    y_scale: torch.Tensor
+
     def __init__(self, n_in: int, n_out: int, *, depth: int, width: int, dropout: float) -> None:
         super().__init__()
         self.register_buffer("x_mean", torch.zeros(n_in))

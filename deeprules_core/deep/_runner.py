@@ -190,7 +190,7 @@ def deep_run(
         raise ModelError("No seed was trained.")
     fit = data.subset(fit_rows)
     tune_scores = model.scores(tune)
-    metrics = {  # the baselines' panel: same classes, positive class, groups and intervals
+    metrics: dict[str, Any] = {  # the baselines' panel: same classes, positive class, groups and intervals
         "train": t.panel(fit_rows, model.scores(fit), n_boot=n_boot, seed=seed),
         "tune": t.panel(tune_rows, tune_scores, n_boot=n_boot, seed=seed),
         "test": None,

@@ -149,7 +149,7 @@ def search(
     best = suggest_config(optuna.trial.FixedTrial(best_trial.params), base, n_fit=len(fit_rows))
     return SearchResult(
         best=best,
-        best_value=float(best_trial.value),
+        best_value=float(best_trial.value if best_trial.value is not None else "nan"),
         best_metric=float(best_trial.user_attrs.get("val_metric", float("nan"))),
         trials=trials,
         importance=param_importance(study, complete, seed=seed),

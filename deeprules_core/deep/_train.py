@@ -198,7 +198,8 @@ class TrainResult:
 
 def _targets(module: nn.Module, data: TaskData, task: str, device: torch.device) -> torch.Tensor:
     if task == "regression":
-        y = (torch.as_tensor(data.y, dtype=torch.float32) - module.y_mean.cpu()) / module.y_scale.cpu()
+        mean, scale = torch.as_tensor(module.y_mean).cpu(), torch.as_tensor(module.y_scale).cpu()
+        y = (torch.as_tensor(data.y, dtype=torch.float32) - mean) / scale
         return y.unsqueeze(1).to(device)
     return torch.as_tensor(data.y, dtype=torch.long, device=device)
 
@@ -243,7 +244,9 @@ def train_module(
     if task == "regression":
         loss_fn: nn.Module = nn.MSELoss()
     else:
-        weight = torch.as_tensor(class_weights(fit.y, n_classes), dtype=torch.float32, device=device)
+        weight = torch.as_tensor(
+            class_weights(np.asarray(fit.y), n_classes), dtype=torch.float32, device=device
+        )
         loss_fn = nn.CrossEntropyLoss(weight=weight)
     opt = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched: Any = None
