@@ -67,11 +67,13 @@ def set_threads(work: int | None = None) -> int:
 
     ``work`` is the multiply-adds of one training batch (roughly batch size × parameters,
     × sequence length for a CNN). Small networks run fastest on one thread: splitting a
-    tiny matrix product costs more than it saves, and on a busy machine idle threads
-    that spin-wait slow every step down many times over (measured: 2.5 ms against 95 ms
-    per step of a 5k-parameter MLP on a shared 2-core machine). Large ones use up to
-    min(cores, 4) threads, but no more than the cores other processes leave idle (load
-    average). ``DEEPRULES_TORCH_THREADS`` overrides the choice.
+    tiny matrix product costs more than it saves, and on a busy machine threads that
+    spin-wait slow every step down many times over (measured: 2.5 ms against 95 ms per
+    step of a 5k-parameter MLP on a shared 2-core machine). Large ones use half the
+    cores, at most 4, leaving the rest to the app and other jobs. The choice depends on
+    the network and the machine only, never on the current load, so that the same seed
+    gives the same numbers (the summation order of gradients depends on the thread
+    count). ``DEEPRULES_TORCH_THREADS`` overrides it (recorded with the run).
     """
     cores = os.cpu_count() or 1
     forced = os.environ.get("DEEPRULES_TORCH_THREADS", "").strip()
@@ -80,11 +82,7 @@ def set_threads(work: int | None = None) -> int:
     elif work is not None and work < PARALLEL_WORK:
         n = 1
     else:
-        try:  # cores that other processes keep busy would only make our threads wait
-            idle = cores - int(round(os.getloadavg()[0]))
-        except (AttributeError, OSError):
-            idle = cores
-        n = max(1, min(idle, cores, MAX_THREADS))
+        n = max(1, min(cores // 2, MAX_THREADS))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

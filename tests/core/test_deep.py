@@ -245,3 +245,18 @@ def test_loading_refuses_pickled_objects():
         model_from_bytes(buf.getvalue())
     with pytest.raises(ModelError, match="not a saved deeprules"):
         model_from_bytes(b"not a zip")
+
+
+def test_thread_choice_depends_on_network_size_and_can_be_overridden(monkeypatch):
+    from deeprules_core.deep._train import PARALLEL_WORK, set_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("DEEPRULES_TORCH_THREADS", raising=False)
+        assert set_threads(1_000) == 1  # a small network: one thread is fastest
+        big = set_threads(PARALLEL_WORK * 10)
+        assert 1 <= big <= 4 and torch.get_num_threads() == big
+        monkeypatch.setenv("DEEPRULES_TORCH_THREADS", "3")
+        assert set_threads(1_000) == 3
+    finally:
+        torch.set_num_threads(before)
