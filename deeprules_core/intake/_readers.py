@@ -13,6 +13,7 @@ engine for wide ones (pyarrow is several times slower there).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -332,6 +333,47 @@ def _check_header(header: list[str], name: str) -> None:
         )
 
 
+_COMMENT = ("#", "!")
+#: comment/metadata lines at the top are looked for in this many bytes
+_MAX_PREAMBLE = 64 * 2**20
+
+
+def _leading_comments(data: bytes) -> tuple[int, int]:
+    """(byte offset of the header line, number of lines skipped before it).
+
+    Blank lines and lines starting with '#' or '!' (GEO series matrix metadata) come
+    before the table. A '#' line directly followed by the table with as many fields is
+    the header itself (as in '#CHROM POS ...') and is kept.
+    """
+    pos = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    skipped, last_comment = 0, None
+    while pos < min(len(data), _MAX_PREAMBLE):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        line = data[pos:end].strip().lstrip(b'"')
+        if line and not line.startswith((b"#", b"!")):
+            if last_comment is not None and _same_width(last_comment, data[pos:end]):
+                return last_comment[0], skipped - 1
+            return (pos, skipped) if skipped else (0, 0)
+        if line:
+            last_comment = (pos, data[pos:end])
+        skipped += 1
+        pos = end + 1
+    return (len(data), skipped) if pos >= len(data) and last_comment is not None else (0, 0)
+
+
+def _same_width(comment: tuple[int, bytes], line: bytes) -> bool:
+    text_c = comment[1].decode("utf-8", errors="replace")
+    text_l = line.decode("utf-8", errors="replace")
+    if not comment[1].lstrip(b'"').startswith(b"#"):
+        return False
+    for delim in _DELIMITERS:
+        n = len(_split_fields(text_l, delim))
+        if n > 1 and len(_split_fields(text_c, delim)) == n:
+            return True
+    return False
+
+
 def _trailing_summary(data: bytes, delim: str, encoding: str) -> int | None:
     """Byte offset where a trailing 'Total,...' line starts, or None."""
     tail = data[-65536:]
@@ -340,7 +382,8 @@ def _trailing_summary(data: bytes, delim: str, encoding: str) -> int | None:
     if cut < 0:  # a single line, or a last line longer than the tail looked at
         return None
     first = _split_fields(stripped[cut + 1 :].decode(encoding, errors="replace"), delim)
-    if not first or not _SUMMARY_RE.match(first[0].strip().strip('"')):
+    cell = first[0].strip().strip('"') if first else ""
+    if not (_SUMMARY_RE.match(cell) or cell.startswith(_COMMENT)):
         return None
     return len(data) - len(tail) + cut + 1
 
@@ -357,10 +400,20 @@ def _read_delimited(data: bytes, name: str) -> ReadResult:
             raise DataFormatError(f"{name!r} starts like UTF-16 text but cannot be decoded: {exc}.") from exc
         notes.append("The file was UTF-16 text (as Excel's 'Unicode text'); it was converted to UTF-8.")
         text, encoding, _ = _decode_head(data, name)
+    start, skipped = _leading_comments(data)
+    if skipped:
+        text, encoding, _ = _decode_head(data[start : start + _SNIFF_BYTES], name)
     lines = [ln for ln in text.splitlines()[:_SNIFF_LINES] if ln.strip()]
+    if not lines:
+        raise DataFormatError(f"{name!r} has only comment lines (starting with '#' or '!'), no table.")
     if len(text) >= _SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line of the head may be cut
     delim = _sniff_delimiter(lines, name)
+    if skipped:
+        notes.append(
+            f"{skipped} line(s) of comments or metadata at the top (starting with '#' or '!', as in GEO "
+            "series matrix files) were skipped."
+        )
     header = _split_fields(lines[0], delim)
     _check_header(header, name)
     decimal = "," if _decimal_comma(lines, delim) else "."
@@ -370,12 +423,12 @@ def _read_delimited(data: bytes, name: str) -> ReadResult:
     if cut is not None:
         dropped = data[cut:].decode(encoding, errors="replace").strip()
         notes.append(
-            f"The last line looks like a spreadsheet summary, not a sample ({dropped[:60]!r}); "
+            f"The last line looks like a summary or an end marker, not a sample ({dropped[:60]!r}); "
             "it was dropped."
         )
-        buffer: bytes | memoryview = memoryview(data)[:cut]
-    else:
-        buffer = data
+    buffer: bytes | memoryview = data
+    if cut is not None or start:
+        buffer = memoryview(data)[start : cut if cut is not None else len(data)]
     engine = "c"
     if len(data) >= PYARROW_MIN_BYTES and len(header) <= WIDE_COLUMNS and decimal == ".":
         engine = "pyarrow"

@@ -249,3 +249,23 @@ def test_join_with_excel_sample_sheet(tmp_path):
         MATRIX_COLS, path.read_bytes(), matrix_name="m.tsv".replace("tsv", "csv"), sheet_name="s.xlsx"
     )
     assert rep.matched == 3 and df.shape == (3, 4)
+
+
+def test_geo_series_matrix_metadata_and_end_marker_are_skipped():
+    geo = (
+        b'!Series_title\t"Breast cancer relapse"\n!Series_geo_accession\t"GSE2034"\n\n'
+        b'!series_matrix_table_begin\n"ID_REF"\t"GSM36777"\t"GSM36778"\n'
+        b'"1007_s_at"\t1.5\t2.5\n"1053_at"\t3.5\t4.5\n!series_matrix_table_end\n'
+    )
+    res = parse_table(gzip.compress(geo), name="GSE2034_series_matrix.txt.gz")
+    assert list(res.df.columns) == ["ID_REF", "GSM36777", "GSM36778"]
+    assert res.df["ID_REF"].tolist() == ["1007_s_at", "1053_at"]
+    notes = " ".join(res.details["notes"])
+    assert "4 line(s) of comments" in notes and "series_matrix_table_end" in notes
+
+
+def test_a_hash_header_line_is_the_header_not_a_comment():
+    res = parse_table(b"# tool v1\n#CHROM\tPOS\nchr1\t10\nchr2\t20\n", name="v.tsv")
+    assert list(res.df.columns) == ["#CHROM", "POS"] and res.df.shape == (2, 2)
+    with pytest.raises(DataFormatError, match="only comment lines"):
+        read_table(b"# nothing\n# here\n", name="c.csv")
