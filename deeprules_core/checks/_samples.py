@@ -45,14 +45,26 @@ _MAX_CANDIDATES = 200_000
 OUTLIER_PCS = 10
 #: A sample is an outlier when its robust distance has a Bonferroni-corrected tail
 #: probability under 1% (chi-square with one degree of freedom per component, scaled so
-#: that the median sample sits at the chi-square median): on clean Gaussian data this
-#: flags a sample in fewer than 1 of 100 tables.
+#: that the median sample sits at the chi-square median) ...
 OUTLIER_ALPHA = 0.01
+#: ... times a safety margin of 1.5: MAD-based z-scores from finite samples have heavier
+#: tails than the chi-square. Calibration on 90 simulated clean tables (20 to 400
+#: samples, 50 to 2,000 features, missing values, strong class signal): margin 1.0
+#: flagged a sample in 3 tables, 1.3 and 1.5 in none.
+OUTLIER_MARGIN = 1.5
+#: An outlier must also be isolated: its 3rd-nearest neighbour at least twice as far as
+#: is typical (members of a subgroup of 4 or more have close neighbours; two or three
+#: bad samples that resemble each other are still reported).
+OUTLIER_NN_RATIO = 2.0
+OUTLIER_COMPANY = 3
 #: More than 5% of samples beyond the threshold is a subgroup (a batch, a subtype), not
 #: a few bad samples: reported as a note pointing to the batch and confound checks.
 OUTLIER_MAX_SHARE = 0.05
-#: Robust statistics need enough samples per stratum.
+#: Robust statistics need enough samples: no outlier check under 20 samples, and
+#: distances are computed within each class only when every class has 50 or more
+#: (a median and MAD from fewer samples are too noisy).
 OUTLIER_MIN_N = 20
+OUTLIER_MIN_STRATUM = 50
 
 
 def _ids(df: pd.DataFrame, roles: Roles, rows) -> list:
@@ -273,7 +285,7 @@ def outlier_scores(
     """Robust distance of every sample on principal-component scores.
 
     Each component's scores are centred on their median and scaled by their MAD
-    (within each class when every class has at least 20 samples); the squared
+    (within each class when every class has at least 50 samples); the squared
     distances are summed over components and rescaled so that the median sample sits
     at the chi-square median. Columns: ``row``, ``sample``, ``distance``,
     ``threshold``, ``outlier`` (and ``label`` when set). Empty when there are too few
@@ -293,7 +305,7 @@ def outlier_scores(
     if roles.task == "classification" and roles.label and roles.label in df.columns:
         codes, _ = pd.factorize(df[roles.label])
         sizes = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0)
-        if len(sizes) > 1 and sizes.min() >= OUTLIER_MIN_N and (codes >= 0).all():
+        if len(sizes) > 1 and sizes.min() >= OUTLIER_MIN_STRATUM and (codes >= 0).all():
             strata = codes
     for s in np.unique(strata):
         m = strata == s
@@ -301,14 +313,19 @@ def outlier_scores(
     d2 = (z**2).sum(axis=1)
     scale = float(np.median(d2)) / stats.chi2.median(k)
     scale = scale if scale > 0 else 1.0
-    threshold = float(stats.chi2.isf(OUTLIER_ALPHA / n, k) * scale)
+    threshold = float(stats.chi2.isf(OUTLIER_ALPHA / n, k) * scale * OUTLIER_MARGIN)
+    beyond = d2 > threshold
+    isolated = np.zeros(n, dtype=bool)
+    if beyond.any():
+        isolated[beyond] = _isolated(z, np.flatnonzero(beyond), seed=seed)
     out = pd.DataFrame(
         {
             "row": np.arange(n),
             "sample": _ids(df, roles, np.arange(n)),
             "distance": np.sqrt(d2),
             "threshold": np.sqrt(threshold),
-            "outlier": d2 > threshold,
+            "outlier": beyond & isolated,
+            "beyond_threshold": beyond,
         }
     )
     if roles.label and roles.label in df.columns:
@@ -316,38 +333,73 @@ def outlier_scores(
     return out
 
 
-def check_outliers(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile) -> list[Finding]:
-    """Samples far from the others on the main axes of variation (robust PCA distance)."""
-    sc = outlier_scores(df, roles, profile=profile)
-    if sc.empty or not sc["outlier"].any():
-        return []
+def _evidence(sc: pd.DataFrame) -> dict:
     hits = sc[sc["outlier"]].sort_values("distance", ascending=False)
-    n, m = len(sc), len(hits)
-    threshold = float(sc["threshold"].iloc[0])
-    evidence = {
-        "n_outliers": m,
-        "threshold": threshold,
+    return {
+        "n_outliers": len(hits),
+        "threshold": float(sc["threshold"].iloc[0]),
         "samples": hits["sample"].tolist()[:50],
         "rows": hits["row"].tolist()[:50],
         "distance": hits["distance"].round(2).tolist()[:50],
         "median_distance": float(sc["distance"].median()),
         "method": f"median/MAD z-scores on {OUTLIER_PCS} principal components",
     }
-    if m > OUTLIER_MAX_SHARE * n:
-        return [
-            Finding(
-                code="outliers",
-                severity="info",
-                tip=1,
-                columns=(),
-                message=(
-                    f"{m} samples ({m / n:.0%}) lie far from the rest on the main axes of variation: too many "
-                    "to be a few bad samples, so this is probably a subgroup (a batch, a site, a subtype). "
-                    "Look at the PCA on the Batch & confounds page to see what separates them."
-                ),
-                evidence=evidence,
-            )
-        ]
+
+
+def _subgroup_finding(sc: pd.DataFrame) -> Finding:
+    ev = _evidence(sc)
+    m, n = ev["n_outliers"], len(sc)
+    return Finding(
+        code="outliers",
+        severity="info",
+        tip=1,
+        columns=(),
+        message=(
+            f"{m} sample(s) ({m / n:.0%}) lie far from the bulk on the main axes of variation, but close "
+            "to each other: a subgroup (a batch, a site, a subtype) rather than a few bad samples. Look at "
+            "the PCA on the Batch & confounds page to see what separates them."
+        ),
+        evidence=ev,
+    )
+
+
+def _nn_distance(z: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each of ``rows`` to its k-th nearest other sample (in chunks)."""
+    k = min(k, len(z) - 1)
+    out = np.empty(len(rows))
+    sq = (z**2).sum(axis=1)
+    for a in range(0, len(rows), 256):
+        r = rows[a : a + 256]
+        d = sq[r, None] + sq[None, :] - 2 * z[r] @ z.T
+        d[np.arange(len(r)), r] = np.inf
+        out[a : a + 256] = np.sqrt(np.maximum(np.partition(d, k - 1, axis=1)[:, k - 1], 0.0))
+    return out
+
+
+def _isolated(z: np.ndarray, rows: np.ndarray, *, seed: int) -> np.ndarray:
+    """Which of ``rows`` are far from every other sample, not members of a subgroup.
+
+    A sample beyond the threshold whose ``OUTLIER_COMPANY``-th nearest neighbour is no
+    further than ``OUTLIER_NN_RATIO`` times the typical such distance has company: it
+    belongs to a cluster (a batch, a subtype), which the batch and confound checks
+    report; it is not one of a few bad samples.
+    """
+    rng = np.random.default_rng(seed)
+    ref = rng.choice(len(z), size=min(len(z), 500), replace=False)
+    typical = float(np.median(_nn_distance(z, ref, OUTLIER_COMPANY)))
+    return _nn_distance(z, rows, OUTLIER_COMPANY) > OUTLIER_NN_RATIO * max(typical, 1e-12)
+
+
+def check_outliers(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile) -> list[Finding]:
+    """Samples far from the others on the main axes of variation (robust PCA distance)."""
+    sc = outlier_scores(df, roles, profile=profile)
+    if sc.empty or not sc["beyond_threshold"].any():
+        return []
+    if not sc["outlier"].any() or sc["outlier"].sum() > OUTLIER_MAX_SHARE * len(sc):
+        sc = sc.assign(outlier=sc["beyond_threshold"])
+        return [_subgroup_finding(sc)]
+    evidence = _evidence(sc)
+    m, threshold = evidence["n_outliers"], evidence["threshold"]
     return [
         Finding(
             code="outliers",

@@ -366,3 +366,23 @@ def test_group_leakage_with_and_without_group_column():
     assert check_group_leakage(clean, ROLES, design=Design()) == []
     (h,) = check_group_leakage(clean, ROLES, design=Design(replicate_kind="repeated_individual"))
     assert h.severity == "warning" and "no group column" in h.message
+
+
+def test_a_shifted_subgroup_is_a_note_not_outliers():
+    df = make_table(300, 200, seed=3)
+    feats = [f"g{i}" for i in range(200)]
+    rng = np.random.default_rng(9)
+    shift = 3.0 * rng.normal(size=200)
+    rows = np.arange(10, 22)  # 12 samples from, say, one bad plate
+    df.loc[rows, feats] = df.loc[rows, feats].to_numpy(dtype=float) + shift
+    found = check_outliers(df, ROLES, profile=prof(df))
+    assert [f.severity for f in found] == ["info"]
+
+
+def test_two_similar_bad_samples_are_still_outliers():
+    df = make_table(300, 200, seed=4)
+    feats = [f"g{i}" for i in range(200)]
+    shift = 4.0 * np.sign(np.random.default_rng(2).normal(size=200))
+    df.loc[[5, 6], feats] = df.loc[[5, 6], feats].to_numpy(dtype=float) + shift
+    (f,) = check_outliers(df, ROLES, profile=prof(df))
+    assert f.severity == "warning" and sorted(f.evidence["samples"]) == ["S0005", "S0006"]
