@@ -111,15 +111,20 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=20)
     args = ap.parse_args()
     both = not (args.speed or args.power)
-    lines = ["## Batch & confounds benchmark", ""]
-    if args.speed or both:
-        lines += speed() + [""]
-        print("\n".join(lines), flush=True)
-    if args.power or both:
-        pw = power(args.seeds)
-        print("\n".join(pw), flush=True)
-        lines += pw
     out = ROOT / "benchmarks" / "results_confounds.md"
+    # a partial run replaces its own section of the saved results and keeps the other
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    marker = "### Detection power"
+    old_speed, _, old_power = old.partition(marker)
+    speed_part = old_speed.split("\n", 2)[2].strip("\n").splitlines() if old_speed.count("\n") >= 2 else []
+    power_part = (marker + old_power).strip("\n").splitlines() if old_power else []
+    if args.speed or both:
+        speed_part = speed()
+        print("\n".join(speed_part), flush=True)
+    if args.power or both:
+        power_part = power(args.seeds)
+        print("\n".join(power_part), flush=True)
+    lines = ["## Batch & confounds benchmark", "", *speed_part, "", *power_part]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"\nSaved to {out.relative_to(ROOT)}")
 
