@@ -504,10 +504,11 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> ReadResult:
     import zipfile
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
         raise DataFormatError(
             f"{name!r} cannot be opened as an Excel workbook ({exc}). Save it again from Excel as .xlsx."
         ) from exc
@@ -614,6 +615,10 @@ def _normalise(df: pd.DataFrame, name: str, notes: list[str]) -> pd.DataFrame:
     if names != list(df.columns):
         _check_header(names, name)
         df.columns = names
+    empty = [c for c in df.columns if c.startswith("Unnamed: ") and df[c].isna().all()]
+    if empty:  # a trailing delimiter on every line makes a nameless, empty column
+        df = df.drop(columns=empty)
+        notes.append(f"{len(empty)} empty column(s) without a name were dropped (a trailing separator?).")
     odd = [
         c
         for c, t in df.dtypes.items()

@@ -269,3 +269,9 @@ def test_a_hash_header_line_is_the_header_not_a_comment():
     assert list(res.df.columns) == ["#CHROM", "POS"] and res.df.shape == (2, 2)
     with pytest.raises(DataFormatError, match="only comment lines"):
         read_table(b"# nothing\n# here\n", name="c.csv")
+
+
+def test_trailing_separator_column_is_dropped():
+    res = parse_table(b"id,x,\na,1,\nb,2,\n", name="t.csv")
+    assert list(res.df.columns) == ["id", "x"]
+    assert any("empty column" in n for n in res.details["notes"])
