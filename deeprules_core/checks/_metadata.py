@@ -329,8 +329,16 @@ _CONTENT = {
 CONTENT_SHARE = 0.8
 #: Person-name-like strings must also be mostly distinct (names, not 'Adipose Tissue').
 NAME_UNIQUE_SHARE = 0.5
-#: Free text: long strings (mean length over 40 characters) that are mostly distinct.
+#: Free text: long strings (mean length over 40 characters) that are mostly distinct,
+#: and in at least 10% of which personal details appear (a date, a title such as 'Mrs',
+#: an email or phone number). Descriptions such as GEO sample titles are not flagged.
 FREE_TEXT_LENGTH = 40
+FREE_TEXT_PERSONAL_SHARE = 0.1
+_PERSONAL = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z]|\b\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b"
+    r"|[\w.+-]+@[\w-]+\.\w|\+?\d[\d\s().-]{8,}\d|\b(?:born|DOB|d\.o\.b|date of birth)\b",
+    re.IGNORECASE,
+)
 
 
 def _phone_shape(s: str) -> bool:
@@ -364,8 +372,9 @@ def check_identifying_columns(df: pd.DataFrame, roles: Roles) -> list[Finding]:
                     sample.str.len().mean() > FREE_TEXT_LENGTH
                     and uniq >= NAME_UNIQUE_SHARE
                     and sample.str.contains(" ").mean() > CONTENT_SHARE
+                    and sample.str.contains(_PERSONAL).mean() >= FREE_TEXT_PERSONAL_SHARE
                 ):
-                    reasons.append("its values are free text, which often names people, places and dates")
+                    reasons.append("its values are free text with personal details (dates, names, contacts)")
         if not reasons:
             continue
         out.append(

@@ -386,3 +386,14 @@ def test_two_similar_bad_samples_are_still_outliers():
     df.loc[[5, 6], feats] = df.loc[[5, 6], feats].to_numpy(dtype=float) + shift
     (f,) = check_outliers(df, ROLES, profile=prof(df))
     assert f.severity == "warning" and sorted(f.evidence["samples"]) == ["S0005", "S0006"]
+
+
+def test_free_text_is_identifying_only_with_personal_details():
+    df = make_table(40, 5)
+    df["title"] = [f"Breast tumour sample {i}, patient {i // 2}, ER+ grade 2 primary" for i in range(40)]
+    assert check_identifying_columns(df, ROLES) == []
+    df["entry"] = [
+        f"Seen by Dr. Jones on {1 + i % 28}/03/2021, sample {i} taken after consent" for i in range(40)
+    ]
+    (f,) = check_identifying_columns(df, ROLES)
+    assert f.columns == ("entry",)
