@@ -26,7 +26,7 @@ __all__ = [
 
 #: A text column is "numeric stored as text" when at least 80% of its non-missing
 #: values read as numbers (with a known unit or none). Below that the column is a
-#: genuine mix (e.g. stages "1", "2", "3a") and reading it as numbers would lose data.
+#: genuine mix (for example stages "1", "2", "3a") and reading it as numbers would lose data.
 NUMERIC_TEXT_SHARE = 0.8
 #: Columns with more distinct values than this are free text or identifiers, not
 #: categories; comparing their spellings would be slow and meaningless.
@@ -276,7 +276,7 @@ def check_duplicate_ids(df: pd.DataFrame, roles: Roles) -> list[Finding]:
                 columns=(roles.id,),
                 message=(
                     f"{len(rows_by_id)} sample id(s) in '{roles.id}' occur more than once "
-                    f"({int(dup_mask.sum())} rows), e.g. {', '.join(map(repr, list(examples)[:3]))}. "
+                    f"({int(dup_mask.sum())} rows), for example {', '.join(map(repr, list(examples)[:3]))}. "
                     "A sample id should name one sample: duplicates are either the same sample loaded "
                     "twice (which leaks between training and test data) or a labelling mistake. Find out "
                     "which, then remove the copies or give each sample its own id."

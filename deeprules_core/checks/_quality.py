@@ -141,7 +141,7 @@ def check_missing_values(df: pd.DataFrame, roles: Roles, *, profile: FeatureProf
                     columns=(),
                     message=(
                         f"{len(bad_rows)} sample(s) are missing more than {MISSING_SAMPLE_WARN:.0%} of their "
-                        f"features (e.g. {', '.join(map(str, ids[:5]))}). Such samples are usually failed "
+                        f"features (for example {', '.join(map(str, ids[:5]))}). Such samples are usually failed "
                         "assays; most of their values would be invented by imputation. Check them and "
                         "consider removing them."
                     ),
@@ -187,7 +187,7 @@ def _range_finding(col: str, what: str, mask: np.ndarray, values: np.ndarray, df
         columns=(col,),
         message=(
             f"Column '{col}' holds {len(rows)} impossible value(s) for {what} "
-            f"(e.g. {', '.join(f'{v:g}' for v in values[rows][:5])}).{extra} Impossible values are data-entry "
+            f"(for example {', '.join(f'{v:g}' for v in values[rows][:5])}).{extra} Impossible values are data-entry "
             "or processing errors and models take them at face value. Correct them from the source, or set "
             "them to missing."
         ),
@@ -261,8 +261,8 @@ def check_out_of_range(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfil
                 columns=tuple(profile.names[j] for j in cols[:N_LIST]),
                 message=(
                     f"{int(profile.n_inf_col.sum())} value(s) in {len(cols)} feature(s) are infinite "
-                    "(e.g. the log of zero or a division by zero). Models cannot use them; deeprules treats "
-                    "them as missing. Fix the transformation that produced them (e.g. log(x + 1))."
+                    "(for example the log of zero or a division by zero). Models cannot use them; deeprules treats "
+                    "them as missing. Fix the transformation that produced them (for example log(x + 1))."
                 ),
                 evidence={"n_values": int(profile.n_inf_col.sum()), "n_columns": len(cols)},
             )
@@ -381,7 +381,7 @@ def check_missing_not_at_random(df: pd.DataFrame, roles: Roles, *, profile: Feat
         if rates is not None:
             r = detail[example]["missing_rate_by_group"]
             how = (
-                " (e.g. '"
+                " (for example '"
                 + example
                 + "' is missing in "
                 + ", ".join(f"{v:.0%} of {k}" for k, v in r.items())

@@ -201,19 +201,35 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
     if groups:
         n_rows = int(sum(len(g) for g in groups))
         examples = [_ids(df, roles, g[:10]) for g in groups[:10]]
+        within = False  # every set of copies inside one group: a group-aware split keeps them together
+        if roles.group and roles.group in df.columns:
+            gcol = df[roles.group].to_numpy()
+            within = all(pd.Series(gcol[g]).nunique(dropna=False) == 1 for g in groups)
+        severity = "error" if p >= NEAR_DUP_MIN_FEATURES and not within else "warning"
+        consequence = (
+            "They sit in one group each, so the group-aware split keeps copies together, but each "
+            "still counts twice in training and in every statistic. Keep one copy of each."
+            if within
+            else "If copies land in training and test data, the test score is inflated. Keep one copy "
+            "of each, or treat each set of copies as one unit (group column)."
+        )
         out.append(
             Finding(
                 code="exact_duplicates",
-                severity="error" if p >= NEAR_DUP_MIN_FEATURES else "warning",
+                severity=severity,
                 tip=1,
                 columns=(),
                 message=(
-                    f"{n_rows} samples form {len(groups)} group(s) with identical values in all {p} features "
-                    f"(e.g. {', '.join(map(str, examples[0][:3]))}). Identical measurements are one sample "
-                    "entered twice, not independent evidence: if copies land in training and test data, the "
-                    "test score is inflated. Keep one copy of each, or treat each group as one unit (group column)."
+                    f"{n_rows} samples form {len(groups)} set(s) with identical values in all {p} features "
+                    f"(for example {', '.join(map(str, examples[0][:3]))}). Identical measurements are one "
+                    f"sample entered twice, not independent evidence. {consequence}"
                 ),
-                evidence={"n_groups": len(groups), "n_rows": n_rows, "groups": examples},
+                evidence={
+                    "n_groups": len(groups),
+                    "n_rows": n_rows,
+                    "groups": examples,
+                    "within_one_group": within,
+                },
             )
         )
         if labels is not None:
@@ -231,7 +247,7 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
                         columns=(roles.label,),
                         message=(
                             f"{len(conflicts)} group(s) of samples have identical features but different labels "
-                            f"in '{roles.label}' (e.g. {conflicts[0]['samples'][:3]} labelled "
+                            f"in '{roles.label}' (for example {conflicts[0]['samples'][:3]} labelled "
                             f"{' / '.join(conflicts[0]['labels'])}). One measurement cannot be two things: either "
                             "a label is wrong or the samples were mixed up. Resolve them before training; no model "
                             "can fit contradictory labels, and they make every evaluation noisy."
@@ -261,7 +277,7 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
                 columns=(),
                 message=(
                     f"{len(i)} pair(s) of samples are nearly identical (correlation above {NEAR_DUP_CORR} over "
-                    f"all standardised features; e.g. {pairs[0]['samples'][0]} and {pairs[0]['samples'][1]}, "
+                    f"all standardised features; for example {pairs[0]['samples'][0]} and {pairs[0]['samples'][1]}, "
                     f"r = {pairs[0]['correlation']:.5f})"
                     + (f"; {differ} of these pairs have different labels" if differ else "")
                     + ". Biological and even technical replicates differ more than this: these look like the "
@@ -408,7 +424,7 @@ def check_outliers(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile) -
             columns=(),
             message=(
                 f"{m} sample(s) are outliers: their robust distance on the main axes of variation exceeds "
-                f"{threshold:.1f} (median sample: {evidence['median_distance']:.1f}); e.g. "
+                f"{threshold:.1f} (median sample: {evidence['median_distance']:.1f}); for example "
                 f"{', '.join(map(str, evidence['samples'][:5]))}. Outliers are often failed or mislabelled "
                 "samples and can dominate what a model learns. Check their quality records; remove them only "
                 "with a reason you can report, and say so."

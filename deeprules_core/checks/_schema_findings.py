@@ -66,7 +66,7 @@ def schema_findings(df: pd.DataFrame, schema: dict[str, Any] | pa.DataFrameSchem
                 tip=1,
                 columns=(str(col),),
                 message=(
-                    f"Column '{col}' breaks the saved schema: {len(part)} {what} ({check}; e.g. "
+                    f"Column '{col}' breaks the saved schema: {len(part)} {what} ({check}; for example "
                     f"{', '.join(map(repr, values[:5]))}). The schema records what the data must look like; "
                     "correct these values, or edit the schema on the Checks page if the rule was wrong."
                 ),

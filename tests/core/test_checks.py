@@ -397,3 +397,16 @@ def test_free_text_is_identifying_only_with_personal_details():
     ]
     (f,) = check_identifying_columns(df, ROLES)
     assert f.columns == ("entry",)
+
+
+def test_duplicates_within_one_group_are_a_warning():
+    df = make_table(100, 30)
+    feats = [f"g{i}" for i in range(30)]
+    df["patient"] = [f"P{i}" for i in range(100)]
+    df.loc[9, feats] = df.loc[8, feats].to_numpy()
+    df.loc[9, ["patient", "label"]] = df.loc[8, ["patient", "label"]].to_numpy()
+    roles = Roles(id="sample_id", label="label", group="patient")
+    (f,) = check_duplicates(df, roles, profile=prof(df, roles))
+    assert f.severity == "warning" and f.evidence["within_one_group"]
+    (g,) = check_duplicates(df, ROLES, profile=prof(df))
+    assert g.severity == "error"
