@@ -187,5 +187,5 @@ if roles is not None:
         st.error(str(exc))
     else:
         state.save_study(study.with_roles(roles), "set_roles", roles.to_dict())
-        st.success(f"Roles saved: label {roles.label!r}, {len(roles.feature_columns(df))} features.")
+        st.success(f"Roles saved: label {roles.label!r}, {ui_data.n_features(df, roles)} features.")
         state.link("checks", "Next: check the data")

@@ -142,8 +142,20 @@ def _options(df: pd.DataFrame, roles: Roles) -> list[str]:
     if len(cols) <= WIDE_TABLE_COLUMNS:
         return cols
     keep = set(roles.metadata_columns) | set(cols[:50])
-    keep |= {c for c in cols if not pd.api.types.is_numeric_dtype(df[c])}
+    keep |= {str(c) for c, t in df.dtypes.items() if not pd.api.types.is_numeric_dtype(t)}
     return [c for c in cols if c in keep]
+
+
+def n_features(df: pd.DataFrame, roles: Roles) -> int:
+    """How many feature columns the roles give (from dtypes: fast on very wide tables)."""
+    if roles.features:
+        return len(roles.features)
+    meta = set(roles.metadata_columns)
+    return sum(
+        1
+        for c, t in df.dtypes.items()
+        if c not in meta and pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+    )
 
 
 def roles_editor(df: pd.DataFrame, initial: Roles, reasons: Mapping[str, str], *, key: str) -> Roles | None:

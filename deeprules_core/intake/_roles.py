@@ -7,6 +7,7 @@ each on 3 rows").
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -67,6 +68,11 @@ class RoleSuggestion:
     reasons: dict[str, str] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=65536)
+def _norm(name: str) -> str:
+    return f"_{_snake(name)}_"
+
+
 def _snake(name: str) -> str:
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name))
     return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
@@ -74,7 +80,7 @@ def _snake(name: str) -> str:
 
 def _matches(name: str, words: tuple[str, ...]) -> str | None:
     """The first word of ``words`` found as a whole token (or token run) in ``name``."""
-    norm = f"_{_snake(name)}_"
+    norm = _norm(name)
     for w in words:
         if f"_{w}_" in norm:
             return w
@@ -145,7 +151,8 @@ def suggest_roles(df: pd.DataFrame) -> RoleSuggestion:
         return c not in taken
 
     sequence = None
-    for c in cols:
+    text_cols = [str(c) for c, t in df.dtypes.items() if pd.api.types.is_object_dtype(t)]
+    for c in text_cols:  # only text columns can hold sequences (a wide numeric table has none)
         kind = looks_like_sequence(df[c])
         if kind:
             sequence = c
@@ -225,7 +232,12 @@ def suggest_roles(df: pd.DataFrame) -> RoleSuggestion:
         time=time,
         sequence=sequence,
     )
-    n_feat = len(roles.feature_columns(df))
+    meta = set(roles.metadata_columns)  # counted from dtypes: fast on 20,000-column tables
+    n_feat = sum(
+        1
+        for c, t in df.dtypes.items()
+        if c not in meta and pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+    )
     reasons["features"] = f"{n_feat} numeric column(s) without another role"
     if label is None:
         reasons["label"] = (
