@@ -150,3 +150,32 @@ def test_correction_is_refused_when_batch_and_label_are_confounded():
     assert "single class" in str(info.value)
     ok, roles_ok = simulate_batch_study(n=120, p=10, seed=0)
     assert check_correction_allowed(ok, roles_ok, "plate")["allowed"] is True
+
+
+def test_combat_with_large_batches_matches_location_scale_and_is_a_fixed_point():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1000, 20))
+    batch = np.repeat(["a", "b"], 500)
+    # shifts and scales that differ between features (as real batch effects do)
+    X[batch == "b"] = X[batch == "b"] * np.exp(rng.normal(0.4, 0.3, 20)) + rng.normal(2.0, 1.0, 20)
+    cb = BatchCorrector(method="combat").fit(X, batch)
+    ls = BatchCorrector(method="location_scale").fit(X, batch)
+    Xc, Xl = cb.transform(X, batch), ls.transform(X, batch)
+    # same batch means and spreads as plain standardisation; per-feature scales differ only by
+    # the empirical Bayes shrinkage of their sampling noise
+    for lev in ("a", "b"):
+        np.testing.assert_allclose(Xc[batch == lev].mean(0), Xl[batch == lev].mean(0), atol=0.02)
+        np.testing.assert_allclose(Xc[batch == lev].std(0), Xl[batch == lev].std(0), rtol=0.1)
+    # the empirical Bayes estimates satisfy ComBat's posterior equations
+    pr = cb.priors_
+    Z = (X - cb.grand_mean_) / cb.pooled_sd_
+    for k, lev in enumerate(cb.batches_):
+        z = Z[batch == lev]
+        n = len(z)
+        g_hat = z.mean(0)
+        g = (n * pr["tau2"][k] * g_hat + cb.delta2_[k] * pr["gamma_bar"][k]) / (
+            n * pr["tau2"][k] + cb.delta2_[k]
+        )
+        d = (pr["b"][k] + 0.5 * ((z - cb.gamma_[k]) ** 2).sum(0)) / (n / 2 + pr["a"][k] - 1)
+        np.testing.assert_allclose(cb.gamma_[k], g, rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(cb.delta2_[k], d, rtol=1e-3)

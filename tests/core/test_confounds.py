@@ -197,3 +197,22 @@ def test_missing_values_and_a_single_class_label_do_not_break_the_checks():
     assert "batch_effect" in _codes(run_confound_checks(df, roles))
     one = df.assign(label="case")
     assert all(f.code == "batch_effect" for f in run_confound_checks(one, roles))
+
+
+@pytest.mark.slow
+def test_detection_power_at_a_moderate_batch_effect():
+    # benchmarks/bench_confounds.py measures the whole curve; here: 0.5 SD on 20% of features
+    hits = 0
+    for seed in range(4):
+        df, roles = simulate_batch_study(n=120, p=150, batch_effect=0.5, seed=50 + seed)
+        hits += "batch_effect" in _codes(run_confound_checks(df, roles, seed=seed))
+    assert hits == 4
+
+
+def test_fast_feature_columns_agree_with_roles():
+    from deeprules_core.confounds._common import feature_columns
+
+    df, roles = simulate_batch_study(n=20, p=10, n_per_individual=2, seed=0)
+    df["flag"] = True
+    df["count"] = pd.array([1] * 20, dtype="Int64")
+    assert feature_columns(df, roles) == roles.feature_columns(df)
