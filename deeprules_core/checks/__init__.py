@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from ..errors import ColumnError
 from ..findings import Finding, sort_findings
 from ..study import Design, Roles
 from ._design import check_group_leakage, check_high_dim_small_n, check_too_few_samples
@@ -124,6 +125,12 @@ def run_checks(
         Sorted: errors, then warnings, then notes. Empty lists of warnings and errors
         on clean data.
     """
+    if df.columns.has_duplicates:
+        dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        raise ColumnError(
+            f"The table has duplicate column names ({', '.join(dup[:5])}); each column needs its own "
+            "name, or checks and models cannot tell them apart. Rename or drop the copies."
+        )
     roles.validate_against(df)
 
     def step(frac: float, msg: str) -> None:

@@ -22,7 +22,8 @@ MIN_PER_CLASS_ANY = 10
 #: and no group is set, rows of one individual could land on both sides of a split.
 _GROUP_NAME = re.compile(
     r"(?:^|_)(?:patient|subject|donor|individual|participant|person|mouse|mice|animal|rat|"
-    r"pig|dog|horse|case|family|litter|cell_?line|specimen|biopsy|volunteer)s?(?:_?(?:id|no|number|code))?(?:_|$)",
+    r"pig|dog|horse|family|litter|cell_?line|specimen|biopsy|volunteer)s?"
+    r"(?:_?(?:id|no|nr|number|code|name))?$",
     re.IGNORECASE,
 )
 
@@ -131,13 +132,13 @@ def check_group_leakage(df: pd.DataFrame, roles: Roles, *, design: Design | None
     for c in df.columns:
         if c in roles.metadata_columns and c not in roles.covariates and c not in roles.batch:
             continue
-        if not _GROUP_NAME.search(str(c)):
+        if not _GROUP_NAME.search(re.sub(r"[\s.\-]+", "_", str(c).strip())):
             continue
         s = df[c].dropna()
         if len(s) < 4 or pd.api.types.is_float_dtype(s.dtype):
             continue
         n_unique = s.nunique()
-        if 1 < n_unique <= 0.8 * len(s):
+        if 3 <= n_unique <= 0.8 * len(s):
             candidates.append((c, n_unique))
     if candidates:
         c, g = candidates[0]

@@ -41,10 +41,11 @@ MNAR_FDR = 0.01
 #: differences cannot bias a model much, however significant.
 MNAR_MIN_DIFF = 0.10
 MNAR_MIN_EFFECT = 0.2
-#: Classes: the minority is under 1:10 of the majority -> warning (accuracy and AUROC
-#: mislead; Tip 1 asks for precision-recall); under 1:3 -> a note.
-IMBALANCE_WARN_RATIO = 0.10
-IMBALANCE_INFO_RATIO = 1 / 3
+#: Classes: the minority is under 1:5 of the majority (under 17% of a two-class table)
+#: -> warning: a model that always predicts the majority is then over 83% accurate and
+#: accuracy and AUROC flatter it (Tip 1 asks for precision-recall); under 1:2 -> a note.
+IMBALANCE_WARN_RATIO = 0.2
+IMBALANCE_INFO_RATIO = 0.5
 #: Counts: a feature table is count-like when at least 90% of its varying features hold
 #: only non-negative whole numbers; then negative values are impossible.
 COUNT_TABLE_SHARE = 0.9

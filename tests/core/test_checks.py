@@ -29,6 +29,7 @@ from deeprules_core.checks import (
     outlier_scores,
     run_checks,
 )
+from deeprules_core.errors import ColumnError
 from deeprules_core.findings import CODES, Finding
 from deeprules_core.study import Design, Roles
 
@@ -236,9 +237,11 @@ def test_constant_features_are_listed_once():
 
 def test_class_imbalance_thresholds():
     df = make_table(220, 5)
-    df["label"] = ["a"] * 201 + ["b"] * 19  # 1:10.6
+    df["label"] = ["a"] * 190 + ["b"] * 30  # 1:6.3
     (f,) = check_class_imbalance(df, ROLES)
-    assert f.severity == "warning" and f.evidence["counts"] == {"a": 201, "b": 19}
+    assert f.severity == "warning" and f.evidence["counts"] == {"a": 190, "b": 30}
+    df["label"] = ["a"] * 150 + ["b"] * 70  # 1:2.1, a note
+    assert [f.severity for f in check_class_imbalance(df, ROLES)] == ["info"]
     df["label"] = ["a"] * 120 + ["b"] * 100
     assert check_class_imbalance(df, ROLES) == []
 
@@ -410,3 +413,40 @@ def test_duplicates_within_one_group_are_a_warning():
     assert f.severity == "warning" and f.evidence["within_one_group"]
     (g,) = check_duplicates(df, ROLES, profile=prof(df))
     assert g.severity == "error"
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["empty", "one_row", "all_missing_feature", "no_features", "no_label", "odd_dtypes", "regression_nan"],
+)
+def test_odd_tables_do_not_crash(case):
+    df = make_table(30, 6)
+    roles = ROLES
+    if case == "empty":
+        df = df.iloc[:0]
+    elif case == "one_row":
+        df = df.iloc[:1]
+    elif case == "all_missing_feature":
+        df["g0"] = np.nan
+    elif case == "no_features":
+        df = df[["sample_id", "label"]]
+    elif case == "no_label":
+        roles = Roles(id="sample_id")
+    elif case == "odd_dtypes":
+        df["flag"] = [True, False] * 15
+        df["count"] = pd.array([1, None] * 15, dtype="Int64")
+        df["tissue"] = pd.Categorical(["liver", "lung", "liver"] * 10)
+        df["when"] = pd.date_range("2021-01-01", periods=30)
+        df["label"] = [0, 1] * 15
+    elif case == "regression_nan":
+        df["label"] = np.r_[np.random.default_rng(0).normal(size=29), np.nan]
+        roles = Roles(id="sample_id", label="label", task="regression")
+    findings = run_checks(df, roles, design=Design(replicate_kind="technical"))
+    json.dumps([f.to_dict() for f in findings])
+
+
+def test_duplicate_column_names_are_refused():
+    df = make_table(20, 3)
+    df.columns = ["sample_id", "label", "g0", "g0", "g2"]
+    with pytest.raises(ColumnError, match="duplicate column names"):
+        run_checks(df, ROLES)
