@@ -4,6 +4,7 @@ numerous than samples, and are rows independent (Tips 1, 4 and 5)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 
@@ -61,7 +62,7 @@ def check_too_few_samples(df: pd.DataFrame, roles: Roles) -> list[Finding]:
             return []
         smallest = int(counts.min())
         unit = f"the smallest class ('{counts.idxmin()}') has {smallest} samples"
-        evidence = {"counts": {str(k): int(v) for k, v in counts.items()}}
+        evidence: dict[str, Any] = {"counts": {str(k): int(v) for k, v in counts.items()}}
     else:
         smallest = len(y)
         unit = f"there are {smallest} labelled samples"

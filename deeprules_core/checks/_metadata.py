@@ -51,7 +51,7 @@ def _parse_column(counts: Counter) -> dict:
     units: Counter = Counter()
     dims: dict[str, str] = {}
     other: Counter = Counter()
-    flags = Counter()
+    flags: Counter = Counter()
     for text, k in counts.items():
         if text.strip().lower() in MISSING_TOKENS:
             missing_like[text] += k
@@ -168,7 +168,7 @@ def check_mixed_units(df: pd.DataFrame, roles: Roles, *, parsed=None) -> list[Fi
         out.append(
             Finding(
                 code="mixed_units",
-                severity=severity,
+                severity=severity,  # type: ignore[arg-type]
                 tip=1,
                 columns=(c,),
                 message=(

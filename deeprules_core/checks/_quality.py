@@ -3,6 +3,8 @@ batch), constant features, impossible values, and class balance."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -286,7 +288,7 @@ def check_class_imbalance(df: pd.DataFrame, roles: Roles) -> list[Finding]:
     return [
         Finding(
             code="class_imbalance",
-            severity=severity,
+            severity=severity,  # type: ignore[arg-type]
             tip=1,
             columns=(roles.label,),
             message=(
@@ -335,7 +337,7 @@ def check_missing_not_at_random(df: pd.DataFrame, roles: Roles, *, profile: Feat
     if roles.label and roles.label in df.columns:
         variables.append((roles.label, "label"))
     variables += [(b, "batch") for b in roles.batch if b in df.columns]
-    tests = []  # (variable, role, names, p, effect, rates)
+    tests: list[tuple[str, str, list[str], np.ndarray, np.ndarray, Any, Any]] = []
     for var, role in variables:
         names, M = _missing_matrix(df, roles, profile, exclude=var)
         if not names:
@@ -371,7 +373,7 @@ def check_missing_not_at_random(df: pd.DataFrame, roles: Roles, *, profile: Feat
         top = hit[:N_LIST]
         detail = {}
         for j in top:
-            d = {"p": float(p[j]), "q": float(q[j])}
+            d: dict[str, Any] = {"p": float(p[j]), "q": float(q[j])}
             if rates is not None:
                 d["missing_rate_by_group"] = {lv: float(r) for lv, r in zip(levels, rates[j], strict=True)}
             else:

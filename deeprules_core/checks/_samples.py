@@ -10,6 +10,8 @@ scores (randomised SVD), so both stay fast on 2,000 x 20,000 and on 20,000 x 500
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -216,7 +218,7 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
         out.append(
             Finding(
                 code="exact_duplicates",
-                severity=severity,
+                severity=severity,  # type: ignore[arg-type]
                 tip=1,
                 columns=(),
                 message=(
@@ -244,7 +246,7 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
                         code="conflicting_labels",
                         severity="error",
                         tip=1,
-                        columns=(roles.label,),
+                        columns=(str(roles.label),),
                         message=(
                             f"{len(conflicts)} group(s) of samples have identical features but different labels "
                             f"in '{roles.label}' (for example {conflicts[0]['samples'][:3]} labelled "
@@ -261,7 +263,7 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
     if len(i):
         differ = 0 if labels is None else int(sum(labels[a] != labels[b] for a, b in zip(i, j, strict=True)))
         order = np.argsort(-r, kind="stable")[:20]
-        pairs = [
+        pairs: list[dict[str, Any]] = [
             {
                 "samples": _ids(df, roles, [i[k], j[k]]),
                 "rows": [int(i[k]), int(j[k])],

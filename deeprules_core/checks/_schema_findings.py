@@ -62,7 +62,7 @@ def schema_findings(df: pd.DataFrame, schema: dict[str, Any] | pa.DataFrameSchem
         out.append(
             Finding(
                 code=code,
-                severity=severity,
+                severity=severity,  # type: ignore[arg-type]
                 tip=1,
                 columns=(str(col),),
                 message=(
