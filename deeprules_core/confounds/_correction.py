@@ -16,8 +16,10 @@ estimates; never fit on the whole table (that would leak the test set into the m
 Unseen batch levels. A level that was not in the training data has no estimate. With
 ``unseen="pooled"`` (the default) its rows are returned unchanged, i.e. treated as if
 already on the pooled scale, and a ``UserWarning`` names the levels: the honest situation of
-a model meeting a new site. With ``unseen="error"`` a :class:`BatchCorrectionError` is
-raised instead.
+a model meeting a new site. A level with a single training sample is treated the same way
+(its location and scale cannot be estimated), so that a cross-validation fold that happens
+to hold one sample of a batch does not stop the search. With ``unseen="error"`` both raise a
+:class:`BatchCorrectionError` instead.
 
 In a Pipeline. :class:`ColumnBatchCorrector` takes the batch codes from a column of X
 (``batch_column``, default the last), corrects the other columns and drops it::
@@ -123,13 +125,25 @@ class BatchCorrector(TransformerMixin, BaseEstimator):
             )
         levels, codes = np.unique(b.astype(str), return_inverse=True)
         counts = np.bincount(codes)
+        small = [str(levels[i]) for i in np.flatnonzero(counts < 2)]
+        if small:
+            text = (
+                f"Batches {small[:10]} have fewer than 2 training samples. A batch's location and scale cannot "
+                "be estimated from one sample."
+            )
+            if self.unseen == "error":
+                raise BatchCorrectionError(text + " Merge or drop these batches before correcting.")
+            warnings.warn(
+                text + " They are left uncorrected, like unseen batches.", UserWarning, stacklevel=2
+            )
+            keep = counts[codes] >= 2
+            X, b = X[keep], b[keep]
+            levels, codes = np.unique(b.astype(str), return_inverse=True)
+            counts = np.bincount(codes)
         if len(levels) < 2:
-            raise BatchCorrectionError("The training data hold a single batch: there is nothing to correct.")
-        if counts.min() < 2:
-            small = [str(levels[i]) for i in np.flatnonzero(counts < 2)]
             raise BatchCorrectionError(
-                f"Batches {small} have fewer than 2 training samples. A batch's location and scale cannot "
-                "be estimated from one sample. Merge or drop these batches before correcting."
+                "The training data hold fewer than two batches with 2 or more samples: there is nothing to "
+                "correct. Turn batch correction off, or put samples of several batches in the training data."
             )
         ok = np.isfinite(X)
         Xz = np.where(ok, X, 0.0)

@@ -114,8 +114,8 @@ def test_unseen_batch_is_left_uncorrected_with_a_warning_or_refused():
 def test_bad_inputs_raise_clear_errors():
     X, batch = _shifted()
     with pytest.raises(DeepRulesError, match="fewer than 2 training samples"):
-        BatchCorrector().fit(X[:21], batch[:21])
-    with pytest.raises(DeepRulesError, match="single batch"):
+        BatchCorrector(unseen="error").fit(X[:21], batch[:21])
+    with pytest.raises(DeepRulesError, match="fewer than two batches"):
         BatchCorrector().fit(X[:20], batch[:20])
     with pytest.raises(DeepRulesError, match="'method' parameter"):
         BatchCorrector(method="magic").fit(X, batch)
@@ -179,3 +179,14 @@ def test_combat_with_large_batches_matches_location_scale_and_is_a_fixed_point()
         d = (pr["b"][k] + 0.5 * ((z - cb.gamma_[k]) ** 2).sum(0)) / (n / 2 + pr["a"][k] - 1)
         np.testing.assert_allclose(cb.gamma_[k], g, rtol=1e-3, atol=1e-6)
         np.testing.assert_allclose(cb.delta2_[k], d, rtol=1e-3)
+
+
+def test_a_batch_with_one_training_sample_is_left_uncorrected_by_default():
+    X, batch = _shifted()
+    rows = np.r_[0:41]  # 20 of 'a', 20 of 'b', 1 of 'c'
+    with pytest.warns(UserWarning, match=r"\['c'\].*fewer than 2 training samples"):
+        bc = BatchCorrector(method="location_scale").fit(X[rows], batch[rows])
+    assert list(bc.batches_) == ["a", "b"]
+    with pytest.warns(UserWarning, match="not in the training data"):
+        out = bc.transform(X[40:45], batch[40:45])
+    np.testing.assert_array_equal(out, X[40:45])
