@@ -173,8 +173,16 @@ ui_data.preview(df)
 
 st.subheader("Column roles")
 suggestion = suggest_roles(df)
-if study.roles == Roles():
-    st.caption("Suggested from the column names and contents. Check each one, then save.")
+try:
+    study.roles.validate_against(df)
+    fits = True
+except DeepRulesError:
+    fits = False
+if study.roles == Roles() or not fits:
+    st.caption(
+        ("The saved roles name columns this table does not have. " if not fits else "")
+        + "Suggested from the column names and contents. Check each one, then save."
+    )
     initial = suggestion.roles
 else:
     st.caption("The saved roles. Change them and save again if needed.")

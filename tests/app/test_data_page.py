@@ -124,3 +124,22 @@ def test_sample_data_button_and_a_provenance_correction(_isolated_workspace):
     assert [h.version for h in hist] == [1, 2] and hist[1].provenance.version == "UCI 2023 re-release"
     assert ws.get_study(sid).dataset.provenance_version == 2
     assert any("version 2" in c.value for c in at.caption)
+
+
+def test_roles_saved_for_another_table_are_replaced_by_suggestions(_isolated_workspace):
+    from deeprules_core.study import Roles
+
+    ws = Workspace(_isolated_workspace)
+    study = ws.create_study("Two tables")
+    ws.save_study(study.with_roles(Roles(id="old_id", label="old_label")))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["deeprules.study_id"] = study.id
+    at.run()
+    _button(at, "Load sample: simulated with planted problems").click().run()
+    assert not at.exception
+    ref = ws.get_study(study.id).dataset
+    assert any("does not have" in c.value for c in at.caption)
+    assert _widget(at.selectbox, f"data.roles.{ref.dataset_id}.group").value == "patient_id"
+    _button(at, "Save roles").click().run()
+    roles = ws.get_study(study.id).roles
+    assert (roles.label, roles.group, roles.batch) == ("label", "patient_id", ("plate",))

@@ -275,3 +275,15 @@ def test_trailing_separator_column_is_dropped():
     res = parse_table(b"id,x,\na,1,\nb,2,\n", name="t.csv")
     assert list(res.df.columns) == ["id", "x"]
     assert any("empty column" in n for n in res.details["notes"])
+
+
+def test_read_and_hash_gives_the_exact_bytes_and_their_sha256(tmp_path):
+    import hashlib
+
+    from deeprules_core.intake import read_and_hash
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(FRAME.to_csv(index=False).encode())
+    res, data, sha = read_and_hash(path)
+    assert data == path.read_bytes() and sha == hashlib.sha256(data).hexdigest()
+    _same(res.df)
