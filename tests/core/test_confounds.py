@@ -216,3 +216,16 @@ def test_fast_feature_columns_agree_with_roles():
     df["flag"] = True
     df["count"] = pd.array([1] * 20, dtype="Int64")
     assert feature_columns(df, roles) == roles.feature_columns(df)
+
+
+def test_categorical_covariate_confound_is_found():
+    df, roles = simulate_batch_study(n=200, p=100, seed=9)
+    rng = np.random.default_rng(9)
+    case = (df["label"] == "case").to_numpy()
+    sex = np.where(rng.random(200) < np.where(case, 0.85, 0.15), "F", "M")
+    df["sex"] = sex
+    df.iloc[:, 5:25] += (sex == "F")[:, None] * 0.8  # sex moves 20 features
+    roles = Roles(**{**roles.to_dict(), "covariates": ("age", "sex")})
+    found = [f for f in run_confound_checks(df, roles) if f.code == "confounding_covariate"]
+    assert [f.columns for f in found] == [("sex", "label")]
+    assert found[0].evidence["label_association"]["effect_name"] == "cramers_v"
