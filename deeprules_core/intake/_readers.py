@@ -587,7 +587,12 @@ def _read_h5ad(data: bytes, name: str) -> ReadResult:
         )
     X = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
     var_names = [str(v) for v in adata.var_names]
-    _check_header(var_names, f"{name} (var_names)")
+    try:
+        _check_header(var_names, f"{name} (var_names)")
+    except DataFormatError as exc:
+        raise DataFormatError(
+            f"{exc} In Python: adata.var_names_make_unique(), then write the file again."
+        ) from exc
     df = pd.DataFrame(X, columns=var_names)
     obs = adata.obs.reset_index(drop=False)
     id_name = str(adata.obs.index.name or "obs_id")
@@ -605,6 +610,19 @@ def _read_h5ad(data: bytes, name: str) -> ReadResult:
         + (" (sparse, made dense)" if sp.issparse(adata.X) else "")
         + f", plus {obs.shape[1] - 1} obs column(s) and the obs names as {id_name!r}."
     ]
+    if adata.raw is not None or adata.layers:
+        notes.append(
+            "The file also holds "
+            + " and ".join(
+                x
+                for x in (
+                    ("adata.raw" if adata.raw is not None else ""),
+                    (f"layers {list(adata.layers)}" if adata.layers else ""),
+                )
+                if x
+            )
+            + "; only X was read. If the model should see other values, store them in X."
+        )
     return ReadResult(df, "h5ad", {"format": "h5ad", "notes": notes})
 
 
