@@ -18,6 +18,10 @@ from ..study import Roles
 
 __all__ = ["FeatureProfile", "feature_names"]
 
+#: A feature table is count-like when at least 90% of its varying features hold only
+#: non-negative whole numbers (then negative values are impossible, and distances are
+#: computed on the log scale).
+COUNT_TABLE_SHARE = 0.9
 #: Columns copied per block while building the matrix: bounds the temporary copy
 #: pandas makes (2,048 columns x 20,000 rows x 8 bytes = 330 MB at most).
 _BLOCK = 2048
@@ -206,9 +210,23 @@ class FeatureProfile:
         """Per feature: no variation among the observed values (or nothing observed)."""
         return ~(self.vmax > self.vmin)
 
+    @property
+    def count_like(self) -> bool:
+        """The features look like counts: at least 90% of the varying ones hold only
+        non-negative whole numbers (and there are at least 10)."""
+        varying = self.vmax > self.vmin
+        if self.p < 10 or not varying.any():
+            return False
+        return bool((self.whole & (self.vmin >= 0))[varying].mean() >= COUNT_TABLE_SHARE)
+
     def _standardise(self) -> np.ndarray:
-        """Compute ``Z`` (column-standardised, missing -> 0) and return the SDs."""
+        """Compute ``Z`` (column-standardised, missing -> 0) and return the SDs.
+
+        Count-like tables are standardised on the log scale, log(1 + x): raw counts are
+        so skewed that a few large values would dominate every distance.
+        """
         n, p = self.X.shape
+        log = self.count_like
         Z = np.empty((n, p), dtype=np.float32, order="F")
         sd = np.zeros(p)
         count = n - self.n_missing_col
@@ -220,7 +238,14 @@ class FeatureProfile:
         for a in range(0, p, block):
             b = min(p, a + block)
             blk = Z[:, a:b]
-            np.subtract(self.X[:, a:b], mean32[a:b], out=blk)
+            if log:
+                np.log1p(np.maximum(self.X[:, a:b], 0.0), out=blk)
+                if self._missing is not None:
+                    blk[self._missing[:, a:b]] = 0.0
+                m = blk.sum(axis=0, dtype=np.float64) / np.maximum(count[a:b], 1)
+                blk -= m.astype(np.float32)
+            else:
+                np.subtract(self.X[:, a:b], mean32[a:b], out=blk)
             if self._missing is not None:
                 blk[self._missing[:, a:b]] = 0.0
             ss = np.einsum("ij,ij->j", blk, blk, dtype=np.float64)

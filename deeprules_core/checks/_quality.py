@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..findings import Finding
 from ..study import Roles
-from ._profile import FeatureProfile
+from ._profile import COUNT_TABLE_SHARE, FeatureProfile
 from ._schema import domain_range
 from ._stats import bh_adjust, chi2_missing_vs_groups, mannwhitney_missing_vs_values
 from ._units import MISSING_TOKENS
@@ -48,9 +48,6 @@ MNAR_MIN_EFFECT = 0.2
 #: accuracy and AUROC flatter it (Tip 1 asks for precision-recall); under 1:2 -> a note.
 IMBALANCE_WARN_RATIO = 0.2
 IMBALANCE_INFO_RATIO = 0.5
-#: Counts: a feature table is count-like when at least 90% of its varying features hold
-#: only non-negative whole numbers; then negative values are impossible.
-COUNT_TABLE_SHARE = 0.9
 
 
 def _fmt_cols(cols, n: int = 5) -> str:

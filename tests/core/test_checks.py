@@ -450,3 +450,22 @@ def test_duplicate_column_names_are_refused():
     df.columns = ["sample_id", "label", "g0", "g0", "g2"]
     with pytest.raises(ColumnError, match="duplicate column names"):
         run_checks(df, ROLES)
+
+
+def _counts(n: int, p: int, seed: int = 0) -> pd.DataFrame:
+    """Raw RNA-seq-like counts: skewed gene means, library sizes varying 4-fold."""
+    rng = np.random.default_rng(seed)
+    lam = np.outer(rng.uniform(0.5, 2.0, n), rng.lognormal(3, 2, p)) * rng.gamma(5.0, 0.2, (n, p))
+    df = pd.DataFrame(rng.poisson(lam), columns=[f"ENSG{i:05d}" for i in range(p)])
+    df.insert(0, "sample_id", [f"S{i:04d}" for i in range(n)])
+    df.insert(1, "label", rng.permutation(np.resize(["a", "b"], n)))
+    return df
+
+
+def test_raw_counts_are_compared_on_the_log_scale():
+    df = _counts(600, 300)
+    assert [f for f in run_checks(df, ROLES) if f.severity != "info"] == []
+    genes = df.columns[2:]
+    df.loc[8, genes] = (df.loc[8, genes].to_numpy(dtype=float) * 0.01).round()  # a failed library
+    (f,) = check_outliers(df, ROLES, profile=prof(df))
+    assert f.evidence["samples"] == ["S0008"]
