@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from deeprules_core.errors import ColumnError, DataFormatError
-from deeprules_core.intake import _readers, parse_table, read_matrix_with_sample_sheet, read_table
+from deeprules_core.intake import _delimited, parse_table, read_matrix_with_sample_sheet, read_table
 
 FRAME = pd.DataFrame(
     {
@@ -176,7 +176,7 @@ def test_pyarrow_and_c_engine_agree(monkeypatch):
     df.insert(0, "id", [f"s{i}" for i in range(50)])
     data = df.to_csv(index=False).encode()
     c = parse_table(data, name="t.csv")
-    monkeypatch.setattr(_readers, "PYARROW_MIN_BYTES", 0)
+    monkeypatch.setattr(_delimited, "PYARROW_MIN_BYTES", 0)
     arrow = parse_table(data, name="t.csv")
     assert c.details["engine"] == "c" and arrow.details["engine"] == "pyarrow"
     pd.testing.assert_frame_equal(c.df, arrow.df)
