@@ -45,17 +45,9 @@ from ._quality import (
     missingness_table,
 )
 from ._samples import check_duplicates, check_outliers, near_duplicate_pairs, outlier_scores
-from ._schema import (
-    domain_range,
-    infer_schema,
-    infer_spec,
-    schema_from_dict,
-    schema_to_dict,
-    spec_from_table,
-    spec_table,
-    validate_schema,
-)
+from ._schema import domain_range, infer_schema, infer_spec, schema_from_dict, schema_to_dict
 from ._schema_findings import schema_findings
+from ._validate import spec_from_table, spec_table, validate_schema
 
 __all__ = [
     "run_checks",

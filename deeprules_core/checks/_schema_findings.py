@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..findings import Finding
-from ._schema import validate_schema
+from ._validate import validate_schema
 
 __all__ = ["schema_findings"]
 
