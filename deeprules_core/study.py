@@ -155,12 +155,13 @@ class Roles:
         if self.features:
             return list(self.features)
         meta = set(self.metadata_columns)
+        # from the dtypes, not column by column: wide omics tables have 20,000+ columns
         return [
             c
-            for c in df.columns
+            for c, dtype in df.dtypes.items()
             if c not in meta
-            and pd.api.types.is_numeric_dtype(df[c])
-            and not pd.api.types.is_bool_dtype(df[c])
+            and pd.api.types.is_numeric_dtype(dtype)
+            and not pd.api.types.is_bool_dtype(dtype)
         ]
 
     def validate_against(self, df: pd.DataFrame) -> None:

@@ -97,7 +97,7 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     ws.save_study(study, action="run_split")
     (out / "split.csv").write_text(split.to_csv(), encoding="utf-8")
 
-    results = _run_models(ws, study, df, sf, split, report)
+    study, results = _run_models(ws, study, df, sf, split, report)
     findings += [Finding.from_dict(f) for f in results.get("findings", [])]
     findings = _unique(findings)
 
@@ -181,7 +181,7 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 
 def _run_models(
     ws: Workspace, study: Study, df: Any, sf: StudyFile, split: Any, report: Progress
-) -> dict[str, Any]:
+) -> tuple[Study, dict[str, Any]]:
     """Baselines, then the deep models, then the test set once for the selected model."""
     from .modeling import evaluate_on_test, finalize_results, run_baselines
 
@@ -199,10 +199,12 @@ def _run_models(
         seed=sf.seed,
         n_shuffles=sf.n_shuffles,
         n_boot=sf.n_boot,
+        batch_correct=sf.batch_correct,
         progress=scaled(0.2, 0.6 if deep else 0.9),
     )
     for i, kind in enumerate(deep):
         from .deep import run_deep
+        from .deep.jobs import merge_deep
 
         lo = 0.6 + 0.3 * i / len(deep)
         entry = run_deep(
@@ -214,12 +216,55 @@ def _run_models(
             seed=sf.seed,
             n_seeds=sf.n_seeds,
             max_epochs=sf.max_epochs,
+            n_boot=sf.n_boot,
             progress=scaled(lo, lo + 0.3 / len(deep)),
         )
-        results["models"][kind] = entry
-    results = finalize_results(results)
+        # re-selects, re-compares and keeps the deep model's own findings (its control, its gap,
+        # the paired comparison with the best baseline)
+        results = merge_deep(
+            results, entry, roles=sf.roles, split=split, budget=sf.budget, seed=sf.seed, n_boot=sf.n_boot
+        )
+    if not deep:
+        results = finalize_results(results)
     ws.put_json(study.id, "results", "baselines", results)
+    # the step records carry every setting, so the exported bundle re-runs the same way
+    now, versions = utcnow(), package_versions()
+    study = study.with_step(
+        StepRecord(
+            step="baselines",
+            seed=sf.seed,
+            versions=versions,
+            started_at=now,
+            finished_at=now,
+            params={
+                "models": list(sf.baseline_models or ("dummy",)),
+                "budget": sf.budget,
+                "n_shuffles": sf.n_shuffles,
+                "n_boot": sf.n_boot,
+                "batch_correct": sf.batch_correct,
+            },
+            summary={"selected": results.get("selected")},
+        )
+    )
+    if deep:
+        study = study.with_step(
+            StepRecord(
+                step="deep_learning",
+                seed=sf.seed,
+                versions=versions,
+                started_at=now,
+                finished_at=now,
+                params={
+                    "models": list(deep),
+                    "budget": sf.budget,
+                    "n_seeds": sf.n_seeds,
+                    "max_epochs": sf.max_epochs,
+                    "n_boot": sf.n_boot,
+                },
+            )
+        )
+    ws.save_study(study, action="run_models")
     report(0.9, "locked test set: one evaluation of the selected model")
     results = evaluate_on_test(ws, study, df, results, split)
     ws.put_json(study.id, "results", "final", results)
-    return results
+    return study, results

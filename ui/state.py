@@ -21,6 +21,27 @@ from deeprules_core.study import Study
 
 _STUDY_KEY = "deeprules.study_id"
 
+
+def _leave_pages_directory_mode() -> None:
+    """Make a deep link on a fresh server go through app.py.
+
+    The layout asks for a ``pages/`` folder, and Streamlit treats such a folder as the old
+    (v1) multipage app until some session has called ``st.navigation``: a first visit to
+    ``/checks`` would run the page alone, without the app's navigation and sidebar. The
+    flag is process-wide; clearing it and rerunning once sends this and every later run
+    through ``app.py``.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the flag has no such mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
 PAGES = {
     "study": ("pages/study.py", "Study", ":material/science:"),
     "data": ("pages/data.py", "Data", ":material/table:"),
@@ -150,5 +171,6 @@ def sidebar_status(study: Study | None) -> None:
         lines = []
         for step, label in STEP_LABELS.items():
             done = study.step(step) is not None
-            lines.append(f"{'✅' if done else '⬜'} {label}")
+            icon = ":material/check_circle:" if done else ":material/radio_button_unchecked:"
+            lines.append(f"{icon} {label}")
         st.markdown("  \n".join(lines))

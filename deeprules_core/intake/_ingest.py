@@ -136,12 +136,12 @@ def _store(
                 )
             )
             version = insert_provenance(c, dataset_id, full)
-            ws._log(
+            ws.log_in(
                 c,
                 study.id if study is not None else None,
                 "ingest_dataset",
                 {"dataset_id": dataset_id, "name": name, "sha256": sha256, "rows": df.shape[0]},
-                provenance.entered_by,
+                actor=provenance.entered_by,
             )
     except BaseException:
         path = _cache_file(ws, dataset_id)

@@ -219,7 +219,7 @@ def add_provenance_version(ws: Any, dataset_id: str, provenance: Provenance) -> 
             carried = {k: getattr(previous.provenance, k) for k in COMPUTED_FIELDS}
             provenance = provenance.with_computed(**carried)
         version = insert_provenance(c, dataset_id, provenance)
-        ws._log(c, None, "provenance_version", {"dataset_id": dataset_id, "version": version}, None)
+        ws.log_in(c, None, "provenance_version", {"dataset_id": dataset_id, "version": version})
     return version
 
 

@@ -301,6 +301,18 @@ class Workspace:
             )
         )
 
+    def log_in(
+        self,
+        conn: Connection,
+        study_id: str | None,
+        action: str,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+    ) -> None:
+        """Append to the audit log inside an open transaction (lands with it, or not at all)."""
+        self._log(conn, study_id, action, detail or {}, actor)
+
     def log(
         self,
         study_id: str | None,

@@ -19,8 +19,10 @@ STUDY = """\
 data: {data}
 roles: {{id: sample_id, label: label, group: patient_id, batch: [plate], covariates: [age, sex]}}
 split: {{strategy: group, test_fraction: 0.2, tune_fraction: 0.2, seed: 0}}
-models: [dummy, logistic_regression, random_forest]
+models: [dummy, logistic_regression, random_forest, mlp]
 budget: 2
+n_seeds: 1
+max_epochs: 15
 n_shuffles: 3
 n_boot: 100
 """
@@ -58,7 +60,8 @@ def test_run_writes_every_output_finds_the_planted_problems_and_reproduces(tmp_p
     split = (out / "split.csv").read_text().splitlines()
     assert split[0] == "id,split,fold" and len(split) == findings["dataset"]["rows"] + 1
     results = json.loads((out / "results.json").read_text())
-    assert set(results["models"]) == {"dummy", "logistic_regression", "random_forest"}
+    assert set(results["models"]) == {"dummy", "logistic_regression", "random_forest", "mlp"}
+    assert results["models"]["mlp"]["kind"] == "deep" and results["models"]["mlp"]["n_trials"] == 2
     selected = results["models"][results["selected"]]
     assert selected["metrics"]["test"] is not None  # the locked test set was used once
 
