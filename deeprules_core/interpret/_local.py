@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
-from ._permutation import CELL_BUDGET, model_classes, model_outputs
+from ._permutation import CELL_BUDGET, model_classes, model_outputs, stacked_frame
 
 __all__ = ["explain_sample", "occlusion_contributions", "is_deep"]
 
@@ -103,7 +103,7 @@ def occlusion_contributions(
         r_idx, f_idx = jobs_r[start : start + per_call], jobs_f[start : start + per_call]
         block = values[rows[r_idx]].copy()
         block[np.arange(len(r_idx)), np.asarray(pos)[f_idx]] = ref_values[f_idx]
-        frame = pd.DataFrame(block, columns=columns).astype(X.dtypes.to_dict(), copy=False)
+        frame = stacked_frame(X, block)
         out = _output(model, frame, classes, None if cls is None else cls[r_idx])
         flat[start : start + len(r_idx)] = base[r_idx] - out
     contrib = flat.reshape(len(rows), p)

@@ -99,6 +99,15 @@ def _as_input(model: Any, X: pd.DataFrame) -> Any:
     return X.to_numpy()
 
 
+def stacked_frame(X: pd.DataFrame, block: np.ndarray) -> pd.DataFrame:
+    """Copies of rows (``block``) as a frame with the columns and types of ``X``; types are
+    converted only when they differ (converting thousands of columns one by one is slow)."""
+    frame = pd.DataFrame(block, columns=X.columns, copy=False)
+    if not frame.dtypes.equals(X.dtypes):
+        frame = frame.astype(X.dtypes.to_dict(), copy=False)
+    return frame
+
+
 def model_outputs(model: Any, X: pd.DataFrame, *, proba: bool) -> np.ndarray:
     """Class probabilities (n, k) when ``proba``, else predictions (n,)."""
     inputs = _as_input(model, X)
@@ -299,7 +308,7 @@ def permutation_importance_grouped(
         for b, (j, r) in enumerate(chunk):
             c = col_pos[j]
             stacked[b * n : (b + 1) * n, c] = values[perms[r], c]
-        frame = pd.DataFrame(stacked, columns=columns).astype(X.dtypes.to_dict(), copy=False)
+        frame = stacked_frame(X, stacked)
         out = model_outputs(model, frame, proba=needs_proba)
         for b, (j, r) in enumerate(chunk):
             drops[j, r] = baseline - score(out[b * n : (b + 1) * n])
