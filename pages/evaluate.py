@@ -7,6 +7,7 @@ import streamlit as st
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import Finding
 from deeprules_core.modeling import evaluate_on_test
+from deeprules_core.split import pending_unlock, test_set_history
 from deeprules_core.study import StepRecord, utcnow
 from ui import modeling, state
 from ui.findings import show_findings
@@ -89,7 +90,8 @@ if split is None:
     st.info("The study has no split: the test set is defined by the split.")
     state.link("split", "Make the split")
     st.stop()
-uses = ws.test_uses(study.id, split.sha256)
+uses = test_set_history(ws, study)  # every use of this study's test sets, any split
+unlocked = pending_unlock(ws, study) if uses else None
 done = results.get("test_evaluation")
 if done:
     st.success(
@@ -130,10 +132,15 @@ if not uses:
     if st.button("Evaluate the selected model on the locked test set", type="primary", key="evaluate.test"):
         with st.spinner("Scoring the test set…"):
             _evaluate(None)
+elif unlocked:
+    st.info(f"The test set was unlocked on the Split page: “{unlocked}”. The next evaluation uses that reason.")
+    if st.button("Evaluate again on the unlocked test set", type="primary", key="evaluate.test_unlocked"):
+        with st.spinner("Scoring the test set…"):
+            _evaluate(None)
 else:
     last = uses[-1]
     st.warning(
-        f"The test set of this split was already used {len(uses)} time(s), last on {last['at']} "
+        f"The test set of this study was already used {len(uses)} time(s), last on {last['at'][:16]} "
         f"({last['purpose']}). Using it again after looking at its result biases the estimate."
     )
     with st.form("evaluate.unlock"):

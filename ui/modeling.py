@@ -15,7 +15,6 @@ import pandas as pd
 from deeprules_core.study import Study
 
 __all__ = [
-    "RESULT_NAMES",
     "load_results",
     "current_split",
     "fmt_ci",
@@ -32,8 +31,6 @@ __all__ = [
     "trials_chart",
 ]
 
-#: Artifact names (kind "results") that hold a whole results dict, newest wins.
-RESULT_NAMES = ("baselines", "final")
 _LABELS = {
     "auprc": "AUPRC",
     "auroc": "AUROC",
@@ -49,11 +46,10 @@ _LABELS = {
 
 
 def load_results(ws: Any, study: Study) -> dict[str, Any] | None:
-    """The newest stored results dict of the study (baselines, or final after the test set)."""
-    arts = [a for a in ws.list_artifacts(study.id, "results") if a["name"] in RESULT_NAMES]
-    if not arts:
-        return None
-    return ws.get_json(study.id, "results", arts[-1]["name"])
+    """The newest stored results dict of the study (baselines, deep, or final after the test set)."""
+    from deeprules_core.modeling import latest_results
+
+    return latest_results(ws, study.id)
 
 
 def current_split(ws: Any, study: Study) -> Any:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import ModelError, SplitError
 from ..findings import Finding, sort_findings, to_jsonable
+from ..modeling._stored import latest_results
 from ..study import Roles, StepRecord, package_versions, utcnow
 from ._agreement import rank_agreement
 from ._guard import NOT_CAUSAL_CAVEAT, attribution_guard
@@ -50,8 +51,6 @@ __all__ = [
 ]
 
 ARTIFACT_KIND = ARTIFACT_NAME = "interpretation"
-#: Names of the results artifacts (kind "results") that hold trained models.
-RESULT_NAMES = ("baselines", "deep", "final")
 #: Top features of each model that the guard examines (what a reader would look at).
 GUARD_TOP = 10
 #: One-sample views of baselines occlude this many globally most important features.
@@ -351,13 +350,6 @@ def interpret_study(
             "versions": package_versions(),
         }
     )
-
-
-def latest_results(ws: Any, study_id: str) -> dict[str, Any] | None:
-    """The newest results dict of a study: ``results/final`` (after the test set),
-    ``results/deep`` (baselines plus the deep model) or ``results/baselines``."""
-    arts = [a for a in ws.list_artifacts(study_id, "results") if a["name"] in RESULT_NAMES]
-    return ws.get_json(study_id, "results", arts[-1]["name"]) if arts else None
 
 
 def interpret_job(ctx: Any) -> dict[str, Any]:

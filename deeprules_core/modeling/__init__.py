@@ -36,8 +36,11 @@ from ._metrics import (
     paired_difference,
 )
 from ._models import BASELINE_FAMILIES, FAMILIES, WIDE_FEATURES, make_pipeline
+from ._stored import RESULT_NAMES, latest_results
 
 __all__ = [
+    "RESULT_NAMES",
+    "latest_results",
     "ALPHA",
     "OVERFIT_GAP",
     "BASELINE_FAMILIES",

@@ -29,48 +29,14 @@ __all__ = [
     "report_from_parts",
 ]
 
-#: Result artifacts, most complete first: "final" has the test-set metrics.
-RESULT_NAMES = ("baselines", "deep", "final")
 INTERPRETATION = "interpretation"  # artifact kind and name of the interpret step
 
 
-def _merge_deep(results: dict[str, Any] | None, deep: Any) -> dict[str, Any] | None:
-    if not isinstance(deep, Mapping):
-        return results
-    out = dict(results or {})
-    models = dict(out.get("models") or {})
-    if "models" in deep:  # a whole results dict
-        for k, v in deep["models"].items():
-            models.setdefault(k, v)
-        for k, v in deep.items():
-            if k != "models":
-                out.setdefault(k, v)
-    elif "metrics" in deep:  # one entry for results["models"]
-        name = str(deep.get("name") or deep.get("family") or "deep")
-        models.setdefault(name, {**deep, "kind": deep.get("kind", "deep")})
-    out["models"] = models
-    return out
-
-
 def load_results(ws: Workspace, study: Study) -> dict[str, Any] | None:
-    """The study's results dict: the final one if the test set was used, merged with deep."""
-    arts = [a for a in ws.list_artifacts(study.id, "results") if a["name"] in RESULT_NAMES]
-    results = None
-    if arts:  # the newest: "final" unless the baselines were re-run after the test set
-        got = json.loads(ws.get_blob(arts[-1]["sha256"]))
-        results = dict(got) if isinstance(got, Mapping) else None
-    if arts and arts[-1]["name"] == "deep":
-        return results
-    deep = ws.get_json(study.id, "results", "deep")
-    if isinstance(deep, Mapping):  # keep the deep model when the baselines were re-run after it
-        deep = {
-            "models": {
-                k: v
-                for k, v in (deep.get("models") or {}).items()
-                if isinstance(v, Mapping) and v.get("kind") == "deep"
-            }
-        }
-    return _merge_deep(results, deep)
+    """The study's results dict: the final one if the test set was used, with the deep models."""
+    from ..modeling import latest_results
+
+    return latest_results(ws, study.id)
 
 
 def load_findings(ws: Workspace, study: Study) -> list[Finding] | None:

@@ -47,3 +47,23 @@ def test_panel_charts_and_the_test_set_used_once(_isolated_workspace):
     at.button[-1].click().run()
     assert not at.exception
     assert len(ws.test_uses(sid)) == 2
+
+
+@pytest.mark.slow
+def test_deep_models_and_an_unlock_from_the_split_page(_isolated_workspace):
+    from deeprules_core.split import load_split, unlock_test_set, use_test_set
+    from tests.app.test_deep_page import make_study as make_deep_study
+
+    ws, sid = make_deep_study(_isolated_workspace, with_results=True)
+    at = _page(sid)
+    assert not at.exception
+    assert "mlp" in set(at.dataframe[0].value["model"])  # the deep model is evaluated with the others
+    study = ws.get_study(sid)
+    use_test_set(ws, study, load_split(ws, study), purpose="first look")
+    unlock_test_set(ws, study, reason="The label of two samples was corrected after review.")
+    at = _page(sid)
+    assert any("unlocked on the Split page" in i.value for i in at.info)
+    at.button(key="evaluate.test_unlocked").click().run()
+    assert not at.exception
+    uses = ws.test_uses(sid)
+    assert len(uses) == 2 and uses[-1]["unlock_reason"].startswith("The label of two samples")
