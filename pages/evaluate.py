@@ -133,7 +133,9 @@ if not uses:
         with st.spinner("Scoring the test set…"):
             _evaluate(None)
 elif unlocked:
-    st.info(f"The test set was unlocked on the Split page: “{unlocked}”. The next evaluation uses that reason.")
+    st.info(
+        f"The test set was unlocked on the Split page: “{unlocked}”. The next evaluation uses that reason."
+    )
     if st.button("Evaluate again on the unlocked test set", type="primary", key="evaluate.test_unlocked"):
         with st.spinner("Scoring the test set…"):
             _evaluate(None)
