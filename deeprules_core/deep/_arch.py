@@ -178,8 +178,13 @@ class CNNNet(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         mask = tokens > 0  # 0 = padding
         onehot = nn.functional.one_hot(tokens, self.n_channels + 2)[..., 2:]  # pad/unknown -> zeros
+        return self.forward_onehot(onehot.float(), mask)
+
+    def forward_onehot(self, onehot: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The network from its one-hot input (batch, length, channels) and the mask of real
+        positions: what integrated gradients differentiate (``deeprules_core.interpret``)."""
         keep = mask.unsqueeze(1)
-        h = onehot.transpose(1, 2).float()
+        h = onehot.transpose(1, 2)
         for conv in self.convs:
             # padding stays exactly zero between layers, so padding never changes the output
             h = torch.relu(conv(h)) * keep

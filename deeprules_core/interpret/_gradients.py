@@ -207,32 +207,14 @@ def _target_output(out: Any, target: Any, scale: float, shift: float) -> Any:
 
 
 def _onehot_body(module: Any) -> Callable[[Any, Any], Any]:
-    """The network from one-hot input: ``module.forward_onehot(onehot, mask)`` when the
-    network has it, else the CNNNet layout (convolutions, masked global max pool, head).
+    """The network from one-hot input, ``module.forward_onehot(onehot, mask)``;
     :func:`deep_attributions` checks that it reproduces the network's own output."""
-    import torch
-
-    if hasattr(module, "forward_onehot"):
-        return module.forward_onehot
-    if not all(hasattr(module, a) for a in ("convs", "head")):
+    if not hasattr(module, "forward_onehot"):
         raise ModelError(
             "This sequence network does not expose its one-hot input (forward_onehot), so integrated "
             "gradients cannot be computed for it."
         )
-
-    def body(onehot: Any, mask: Any) -> Any:
-        keep = mask.unsqueeze(1)
-        h = onehot.transpose(1, 2)
-        if isinstance(module.convs, torch.nn.ModuleList):
-            for conv in module.convs:
-                h = torch.relu(conv(h)) * keep
-        else:
-            h = module.convs(h)
-        h = h.masked_fill(~keep, float("-inf")).amax(dim=-1)
-        h = torch.where(torch.isfinite(h), h, torch.zeros_like(h))
-        return module.head(module.dropout(h) if hasattr(module, "dropout") else h)
-
-    return body
+    return module.forward_onehot
 
 
 def deep_attributions(

@@ -149,8 +149,9 @@ class MotifNet(torch.nn.Module):
             self.head.bias.zero_()
 
     def forward(self, tokens):
-        mask = tokens > 0
-        onehot = torch.nn.functional.one_hot(tokens, 6)[..., 2:].float()
+        return self.forward_onehot(torch.nn.functional.one_hot(tokens, 6)[..., 2:].float(), tokens > 0)
+
+    def forward_onehot(self, onehot, mask):
         h = self.convs(onehot.transpose(1, 2))
         h = h.masked_fill(~mask.unsqueeze(1), float("-inf")).amax(-1)
         return self.head(torch.where(torch.isfinite(h), h, torch.zeros_like(h)))
@@ -190,6 +191,32 @@ def test_sequence_attribution_lands_on_the_motif_and_draws_a_logo():
     one = explain_sample(model, pd.DataFrame({"seq": seqs}), 0, top=4)
     assert set(one["feature"]) == {"pos 5", "pos 6", "pos 7", "pos 8"}
     assert "".join(one.sort_values("feature")["value"]) == "GATA"
+
+
+def test_a_sequence_network_without_a_one_hot_path_is_refused():
+    from deeprules_core.errors import ModelError
+
+    class Opaque(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(1, 2)
+
+        def forward(self, tokens):
+            return self.lin(tokens.float().mean(1, keepdim=True))
+
+    model = FakeDeep(
+        Opaque().eval(),
+        {
+            "task": "classification",
+            "classes": ["no", "yes"],
+            "representation": "sequence",
+            "sequence": "seq",
+            "alphabet": {"name": "dna", "letters": "ACGT"},
+        },
+        lambda df: np.array([[2, 3, 4, 5, 2]] * len(df), dtype=np.int64),
+    )
+    with pytest.raises(ModelError, match="does not expose its one-hot input"):
+        deep_attributions(model, pd.DataFrame({"seq": ["ACGTA"]}))
 
 
 def test_a_sequence_network_whose_one_hot_path_differs_is_refused():
