@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding
+from ..stats import benjamini_hochberg
 from ..study import Roles
 from ._profile import COUNT_TABLE_SHARE, FeatureProfile
 from ._schema import domain_range
-from ._stats import bh_adjust, chi2_missing_vs_groups, mannwhitney_missing_vs_values
+from ._stats import chi2_missing_vs_groups, mannwhitney_missing_vs_values
 from ._units import MISSING_TOKENS
 
 __all__ = [
@@ -356,7 +357,7 @@ def check_missing_not_at_random(df: pd.DataFrame, roles: Roles, *, profile: Feat
             tests.append((var, role, names, p, diff, rates, [str(x) for x in levels]))
     if not tests:
         return []
-    q_all = bh_adjust(np.concatenate([t[3] for t in tests]))
+    q_all = benjamini_hochberg(np.concatenate([t[3] for t in tests]))
     out = []
     start = 0
     for var, role, names, p, effect, rates, levels in tests:

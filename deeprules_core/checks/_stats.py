@@ -10,7 +10,6 @@ import numpy as np
 from scipy import stats
 
 __all__ = [
-    "bh_adjust",
     "robust_z",
     "chi2_missing_vs_groups",
     "mannwhitney_missing_vs_values",
@@ -19,28 +18,6 @@ __all__ = [
 
 #: 1.4826 turns a median absolute deviation into a standard deviation for Gaussian data.
 MAD_TO_SD = 1.4826
-
-
-def bh_adjust(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values); NaN stays NaN.
-
-    >>> bh_adjust(np.array([0.01, 0.04, 0.03])).round(3).tolist()
-    [0.03, 0.04, 0.04]
-    """
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(ranked, 1.0)
-    q[ok] = out
-    return q
 
 
 def robust_z(x: np.ndarray, axis: int = 0) -> np.ndarray:

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding
+from ..stats import benjamini_hochberg
 from ..study import Roles
 from ._association import batch_label_association
 from ._common import (
     Prepared,
     as_levels,
-    benjamini_hochberg,
     chance_test,
     cv_splitter,
     design,

@@ -141,24 +141,6 @@ def r_squared(Y: np.ndarray, D: np.ndarray, *, adjusted: bool = False) -> np.nda
     return np.clip(r2, 0.0, 1.0)
 
 
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values); NaN stays NaN."""
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(ranked, 1.0)
-    q[ok] = out
-    return q
-
-
 def cv_splitter(y: np.ndarray, groups: np.ndarray | None, *, seed: int, max_splits: int = 5):
     """A stratified splitter for a categorical target, group-aware when groups are given.
 

@@ -40,7 +40,6 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +47,7 @@ import pandas as pd
 from scipy import stats
 
 from ..findings import Finding
+from ..stats import benjamini_hochberg
 from ..study import Roles
 
 __all__ = [
@@ -84,24 +84,6 @@ CATEGORICAL_MAX_LEVELS = 5
 MAX_ROWS = 5000
 #: Fewer complete rows than this: no test (the effect size would be too unstable).
 MIN_ROWS = 10
-
-
-def benjamini_hochberg(p: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values (NaN stays NaN)."""
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(ranked, 1.0)
-    q[ok] = out
-    return q
 
 
 def _dummies(values: pd.Series) -> np.ndarray:

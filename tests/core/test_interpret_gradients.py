@@ -131,6 +131,16 @@ def test_planted_features_rank_on_top_for_a_tiny_mlp():
     assert rank_agreement(perm, glob, top=2)["jaccard"] == 1.0
 
 
+#: The spec of a two-class DNA sequence model (what a DeepModel carries).
+SEQ_SPEC = {
+    "task": "classification",
+    "classes": ["no", "yes"],
+    "representation": "sequence",
+    "sequence": "seq",
+    "alphabet": {"name": "dna", "letters": "ACGT"},
+}
+
+
 class MotifNet(torch.nn.Module):
     """A hand-built CNNNet-like network that detects the motif GATA (alphabet ACGT)."""
 
@@ -167,13 +177,7 @@ def test_sequence_attribution_lands_on_the_motif_and_draws_a_logo():
     net = MotifNet().eval()
     model = FakeDeep(
         net,
-        {
-            "task": "classification",
-            "classes": ["no", "yes"],
-            "representation": "sequence",
-            "sequence": "seq",
-            "alphabet": {"name": "dna", "letters": "ACGT"},
-        },
+        SEQ_SPEC,
         encode,
     )
     att = deep_attributions(model, pd.DataFrame({"seq": seqs}))
@@ -206,13 +210,7 @@ def test_a_sequence_network_without_a_one_hot_path_is_refused():
 
     model = FakeDeep(
         Opaque().eval(),
-        {
-            "task": "classification",
-            "classes": ["no", "yes"],
-            "representation": "sequence",
-            "sequence": "seq",
-            "alphabet": {"name": "dna", "letters": "ACGT"},
-        },
+        SEQ_SPEC,
         lambda df: np.array([[2, 3, 4, 5, 2]] * len(df), dtype=np.int64),
     )
     with pytest.raises(ModelError, match="does not expose its one-hot input"):
@@ -228,13 +226,7 @@ def test_a_sequence_network_whose_one_hot_path_differs_is_refused():
 
     model = FakeDeep(
         Shifted().eval(),
-        {
-            "task": "classification",
-            "classes": ["no", "yes"],
-            "representation": "sequence",
-            "sequence": "seq",
-            "alphabet": {"name": "dna", "letters": "ACGT"},
-        },
+        SEQ_SPEC,
         lambda df: np.array([[2, 3, 4, 5, 2]] * len(df), dtype=np.int64),
     )
     with pytest.raises(ModelError, match="forward_onehot"):
