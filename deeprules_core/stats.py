@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["benjamini_hochberg"]
+__all__ = ["benjamini_hochberg", "group_permutation"]
 
 
 def benjamini_hochberg(p: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -29,3 +31,29 @@ def benjamini_hochberg(p: Sequence[float] | np.ndarray) -> np.ndarray:
     out[order] = np.minimum(ranked, 1.0)
     q[ok] = out
     return q
+
+
+def group_permutation(groups: Sequence[Any] | np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Row indices that move whole groups: row i receives the value of row ``idx[i]``.
+
+    Every row of group *g* takes its value from the rows of one group *π(g)* (a random
+    permutation of the groups; the source rows in a random order, recycled when *π(g)* has
+    fewer rows). So an individual's rows always receive values that came from one
+    individual; with one row per group this is a plain random permutation.
+
+    Examples
+    --------
+    >>> idx = group_permutation(["a", "a", "b", "b", "c", "c"], np.random.default_rng(1))
+    >>> sorted(idx.tolist())
+    [0, 1, 2, 3, 4, 5]
+    """
+    codes, _ = pd.factorize(pd.Series(np.asarray(groups, dtype=object)).astype(str), sort=False)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(codes.max() + 1))
+    members = np.split(order, starts[1:])
+    target = rng.permutation(len(members))
+    idx = np.empty(len(codes), dtype=int)
+    for g, dst in enumerate(members):
+        src = rng.permutation(members[target[g]])
+        idx[dst] = src[np.arange(len(dst)) % len(src)]
+    return idx

@@ -52,6 +52,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ModelError
+from ..stats import group_permutation
 
 __all__ = [
     "SCORINGS",
@@ -180,30 +181,6 @@ def _scorer(scoring: str | Callable[[Any, np.ndarray], float], y: Any, classes: 
 
 
 # ----------------------------------------------------------------- shuffles
-def group_permutation(groups: Sequence[Any] | np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Row indices that move whole groups: row i receives the value of row ``idx[i]``.
-
-    Every row of one group takes its value from rows of one single other group (see the
-    module docstring); with one row per group this is a plain random permutation.
-
-    Examples
-    --------
-    >>> idx = group_permutation(["a", "a", "b", "b", "c", "c"], np.random.default_rng(1))
-    >>> sorted(idx.tolist())
-    [0, 1, 2, 3, 4, 5]
-    """
-    codes, _ = pd.factorize(pd.Series(np.asarray(groups, dtype=object)).astype(str), sort=False)
-    order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(codes.max() + 1))
-    members = np.split(order, starts[1:])
-    target = rng.permutation(len(members))
-    idx = np.empty(len(codes), dtype=int)
-    for g, dst in enumerate(members):
-        src = rng.permutation(members[target[g]])
-        idx[dst] = src[np.arange(len(dst)) % len(src)]
-    return idx
-
-
 def _screen(out: np.ndarray, values: np.ndarray, keep: int) -> np.ndarray:
     """Positions of the ``keep`` columns of ``values`` most rank-correlated with the output."""
     out2 = out if out.ndim == 2 else out[:, None]

@@ -44,14 +44,41 @@ def _finite(x: Any) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
 
 
+#: Simpler first: between models with the same tune score the simpler one is selected.
+SIMPLICITY = ("dummy", "logistic_regression", "knn", "random_forest", "gradient_boosting")
+
+
+def _tune_primary(results: Mapping[str, Any], name: str) -> float | None:
+    m = results["models"][name]
+    v = ((m.get("metrics") or {}).get("tune") or {}).get(results.get("primary_metric", ""))
+    value = v.get("value") if isinstance(v, Mapping) else None
+    return float(value) if _finite(value) else None
+
+
 def select_model(results: Mapping[str, Any]) -> str | None:
-    """The model with the best cross-validated score; the dummy only when alone."""
+    """The model with the best primary metric on the tune side; the dummy only when alone.
+
+    Every model, baseline or deep, is scored on the same tune rows, so this is the one
+    score they share (the cross-validated scores of the search are not comparable: the
+    deep search scores each trial on one inner fold). Ties go to the simpler model
+    (:data:`SIMPLICITY`, deep models last). Without tune scores (an old results dict),
+    the best cross-validated score decides.
+    """
     models = results.get("models", {})
-    scored = {n: m["cv_score"] for n, m in models.items() if _finite(m.get("cv_score"))}
+    scored = {n: _tune_primary(results, n) for n in models}
+    scored = {n: v for n, v in scored.items() if v is not None}
+    if not scored:
+        scored = {n: float(m["cv_score"]) for n, m in models.items() if _finite(m.get("cv_score"))}
     candidates = {n: s for n, s in scored.items() if models[n].get("family") != "dummy"} or scored
     if not candidates:
         return next(iter(models), None)
-    return max(candidates, key=lambda n: candidates[n])
+
+    def rank(n: str) -> tuple[float, int]:
+        fam = str(models[n].get("family", n))
+        simple = SIMPLICITY.index(fam) if fam in SIMPLICITY else len(SIMPLICITY)
+        return (round(candidates[n], 9), -simple)
+
+    return max(candidates, key=rank)
 
 
 def _tune_scores(results: Mapping[str, Any], name: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ..stats import group_permutation
 from ._models import make_pipeline
 from ._tuning import predict_scores, score_primary
 
@@ -34,14 +35,14 @@ LEARNING_FRACTIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def permutation_kind(y: np.ndarray, groups: np.ndarray | None) -> str:
-    """How labels are shuffled: ``rows``, ``across_groups`` or ``within_groups``."""
+    """How labels are shuffled: ``rows``, ``across_groups`` or ``between_groups``."""
     if groups is None:
         return "rows"
     g = np.asarray(groups).astype(str)
     per_group = {}
     for gi, yi in zip(g, np.asarray(y).tolist(), strict=True):
         if per_group.setdefault(gi, yi) != yi:
-            return "within_groups"
+            return "between_groups"
     return "across_groups"
 
 
@@ -50,26 +51,28 @@ def permute_labels(y: np.ndarray, groups: np.ndarray | None, rng: np.random.Gene
 
     - No groups: rows are permuted.
     - Every group has one label (an individual's replicates share it): the group -> label
-      mapping is permuted, so replicates of one individual keep one (shuffled) label.
-    - Labels vary within groups (e.g. before / after treatment in each patient): labels
-      are permuted within each group, which keeps each individual's mix of labels.
+      mapping is permuted, so replicates of one individual keep one (shuffled) label and
+      the class counts are kept exactly.
+    - Labels vary within some groups (before / after treatment in each patient, or a
+      group column that is not one individual): whole groups move, each group taking the
+      labels of another group in a random order
+      (:func:`deeprules_core.stats.group_permutation`). A group keeps a mix of labels that
+      came from one group, and the association with the features is broken both between
+      and within groups. (Shuffling within groups only would leave every single-label
+      group untouched, a null that keeps most of the signal.)
     """
     y = np.asarray(y)
     kind = permutation_kind(y, groups)
     if kind == "rows":
         return y[rng.permutation(len(y))]
     g = np.asarray(groups).astype(str)
+    if kind == "between_groups":
+        return y[group_permutation(g, rng)]
     uniq, codes = np.unique(g, return_inverse=True)
-    if kind == "across_groups":
-        first = np.zeros(len(uniq), dtype=int)
-        first[codes[::-1]] = np.arange(len(y))[::-1]  # first row of each group
-        group_label = y[first]
-        return group_label[rng.permutation(len(uniq))][codes]
-    out = y.copy()
-    for k in range(len(uniq)):
-        rows = np.flatnonzero(codes == k)
-        out[rows] = y[rows[rng.permutation(len(rows))]]
-    return out
+    first = np.zeros(len(uniq), dtype=int)
+    first[codes[::-1]] = np.arange(len(y))[::-1]  # first row of each group
+    group_label = y[first]
+    return group_label[rng.permutation(len(uniq))][codes]
 
 
 def _fit_predict(

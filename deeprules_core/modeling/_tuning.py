@@ -145,9 +145,7 @@ def tune_family(
         trial = {"number": 0, "params": {}, "value": value, "state": "COMPLETE", "fold_scores": scores}
         if progress:
             progress(1.0, f"{family}: {NO_HYPERPARAMETERS}")
-        return TuneResult(
-            family, {}, value, scores, budget, [trial], NO_HYPERPARAMETERS, time.perf_counter() - t0
-        )
+        return TuneResult(family, {}, value, scores, 1, [trial], NO_HYPERPARAMETERS, time.perf_counter() - t0)
 
     import optuna
 

@@ -118,7 +118,7 @@ def test_every_family_gets_the_same_recorded_budget(signal_results):
         assert models[name]["n_trials"] == 3
         assert len(models[name]["trials"]) == 3
         assert all({"number", "params", "value", "state"} <= set(t) for t in models[name]["trials"])
-    assert models["dummy"]["n_trials"] == 3 and models["dummy"]["tuning_note"] == "no hyper-parameters; 1 fit"
+    assert models["dummy"]["n_trials"] == 1 and models["dummy"]["tuning_note"] == "no hyper-parameters; 1 fit"
     assert check_equal_tuning(signal_results) == []
 
 

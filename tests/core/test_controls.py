@@ -27,15 +27,29 @@ def test_group_constant_labels_are_permuted_across_groups():
     assert moved
 
 
-def test_labels_varying_within_groups_are_permuted_within_groups():
+def test_labels_varying_within_groups_keep_each_groups_mix():
     rng = np.random.default_rng(1)
     groups = np.repeat([f"g{i}" for i in range(20)], 4)
     y = np.tile([0, 0, 1, 1], 20)  # before / after treatment in every patient
-    assert permutation_kind(y, groups) == "within_groups"
+    assert permutation_kind(y, groups) == "between_groups"
     y2 = permute_labels(y, groups, rng)
     for g in np.unique(groups):
         assert sorted(y2[groups == g]) == [0, 0, 1, 1]
     assert not np.array_equal(y2, y)
+
+
+def test_a_mix_of_single_and_several_label_groups_is_really_shuffled():
+    # half the groups hold one label, half hold two (a group column reused across
+    # species, as in a real field data set): a within-group shuffle would leave the
+    # single-label half untouched and change only a few labels
+    rng = np.random.default_rng(3)
+    single = np.repeat([f"s{i}" for i in range(60)], 2)
+    y_single = np.repeat(rng.integers(0, 3, 60), 2)
+    mixed = np.repeat([f"m{i}" for i in range(60)], 2)
+    y_mixed = np.concatenate([rng.choice(3, 2, replace=False) for _ in range(60)])
+    groups, y = np.concatenate([single, mixed]), np.concatenate([y_single, y_mixed])
+    changed = np.mean([np.mean(permute_labels(y, groups, rng) != y) for _ in range(20)])
+    assert changed > 0.55  # ~2/3 of the labels change under a real shuffle of 3 balanced classes
 
 
 def test_rows_are_permuted_without_groups():
@@ -131,3 +145,29 @@ def test_learning_curve_is_group_aware_and_grows():
     assert lc["n_train"] == sorted(lc["n_train"]) and lc["n_train"][-1] == len(tr)
     assert all(n % 2 == 0 for n in lc["n_train"])  # whole individuals only
     assert lc["tune"][-1] > 0.7
+
+
+def _entry(family, cv, tune, kind="baseline"):
+    return {"family": family, "kind": kind, "cv_score": cv, "metrics": {"tune": {"auprc": {"value": tune}}}}
+
+
+def test_selection_uses_the_shared_tune_score_and_prefers_the_simpler_model():
+    from deeprules_core.modeling import select_model
+
+    results = {
+        "primary_metric": "auprc",
+        "models": {
+            "dummy": _entry("dummy", 0.5, 0.5),
+            "logistic_regression": _entry("logistic_regression", 0.95, 0.97),
+            # the deep search's best-of-trials score on one fold is higher but not comparable
+            "mlp": _entry("mlp", 1.0, 0.96, kind="deep"),
+        },
+    }
+    assert select_model(results) == "logistic_regression"
+    results["models"]["mlp"]["metrics"]["tune"]["auprc"]["value"] = 0.97  # a tie
+    assert select_model(results) == "logistic_regression"
+    results["models"]["mlp"]["metrics"]["tune"]["auprc"]["value"] = 0.99
+    assert select_model(results) == "mlp"
+    del results["models"]["dummy"]["metrics"], results["models"]["logistic_regression"]["metrics"]
+    del results["models"]["mlp"]["metrics"]  # no tune scores: the CV scores decide
+    assert select_model(results) == "mlp"
