@@ -82,8 +82,43 @@ def _run(args: argparse.Namespace) -> int:
     from .workflow import run_study
 
     out = run_study(args.study, args.out, progress=lambda f, m: print(f"[{f:4.0%}] {m}", flush=True))
-    print(f"Done. Results in {out}")
+    print(run_summary(out))
     return 0
+
+
+def run_summary(out: Path) -> str:
+    """What a finished ``run`` says: the findings by severity, the selected model and its
+    scores, and the files written."""
+    lines = [f"Done. Results in {out}"]
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8")).get("findings", [])
+    counts = {s: sum(f.get("severity") == s for f in findings) for s in ("error", "warning", "info")}
+    lines.append(
+        f"  findings: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
+        + (
+            f" ({', '.join(sorted({f['code'] for f in findings if f.get('severity') == 'error'}))})"
+            if counts["error"]
+            else ""
+        )
+    )
+    results_path = out / "results.json"
+    if results_path.exists():
+        r = json.loads(results_path.read_text(encoding="utf-8"))
+        sel, metric = r.get("selected"), r.get("primary_metric", "")
+        m = (r.get("models") or {}).get(sel) or {}
+        scores = []
+        for side in ("tune", "test"):
+            v = ((m.get("metrics") or {}).get(side) or {}).get(metric) or {}
+            if isinstance(v.get("value"), (int, float)):
+                ci = (
+                    f" [{v['low']:.3f}, {v['high']:.3f}]"
+                    if isinstance(v.get("low"), (int, float)) and isinstance(v.get("high"), (int, float))
+                    else ""
+                )
+                scores.append(f"{side} {metric.upper()} {v['value']:.3f}{ci}")
+        lines.append(f"  selected model: {sel}" + (f" ({'; '.join(scores)})" if scores else ""))
+    written = sorted(p.name for p in out.iterdir() if p.is_file())
+    lines.append(f"  files: {', '.join(written)} (the run's own store is in {out / 'workspace'})")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

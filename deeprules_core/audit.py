@@ -94,6 +94,11 @@ def format_summary(result: AuditResult) -> str:
         f"sha256 {d['sha256'][:12]}",
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)",
     ]
+    if not d["n_features"]:
+        lines.append(
+            "  No column is left as a feature: every numeric column has a role. A model needs features; "
+            "give the measurement columns no role."
+        )
     for f in result.findings:
         cols = f" [{', '.join(f.columns[:4])}{', ...' if len(f.columns) > 4 else ''}]" if f.columns else ""
         first = f.message.split(". ")[0].rstrip(".")

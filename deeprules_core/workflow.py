@@ -41,11 +41,18 @@ def _provenance(sf: StudyFile) -> Any:
 
     stat = sf.data.stat()
     given = dict(sf.provenance)
+    unstated = [k for k in ("source", "version", "download_date", "licence") if not given.get(k)]
     given.setdefault("source", sf.data.resolve().as_uri())
-    given.setdefault("version", "as found on disk")
-    given.setdefault("download_date", datetime.fromtimestamp(stat.st_mtime, tz=UTC).date().isoformat())
-    given.setdefault("licence", "not stated in the study file")
-    given.setdefault("description", f"Read by 'deeprules run' from {sf.data.name}.")
+    given.setdefault("version", "not stated")
+    given.setdefault("licence", "not stated")
+    mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC).date().isoformat()
+    given.setdefault("download_date", mtime)
+    note = f"Read by 'deeprules run' from {sf.data.name}."
+    if "download_date" in unstated:
+        note += f" No download date was given: {mtime} is the file's modification date."
+    if unstated:
+        note += f" Not stated in the study file: {', '.join(unstated)} (Tip 4: add them under 'provenance:')."
+    given.setdefault("description", note)
     given.setdefault("entered_by", "deeprules run")
     if isinstance(given["download_date"], date):
         given["download_date"] = given["download_date"].isoformat()

@@ -47,8 +47,9 @@ def model_inputs(
     cols = roles.feature_columns(df)
     if not cols:
         raise ColumnError(
-            "There are no feature columns: every numeric column has another role. Mark the measurement "
-            "columns as features on the Data page."
+            "There are no feature columns: every numeric column has another role (label, id, group, "
+            "batch, covariate or time). Give the measurement columns no role (Data page, or the roles "
+            "of the study file), so that they are used as features."
         )
     bad = [
         c for c in cols if not pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from deeprules_core.__main__ import run_summary
+from deeprules_core.intake import get_provenance
 from deeprules_core.report import export_bundle
 from deeprules_core.store import Workspace
 from deeprules_core.studyfile import load_study_file
@@ -64,6 +66,16 @@ def test_run_writes_every_output_finds_the_planted_problems_and_reproduces(tmp_p
     assert results["models"]["mlp"]["kind"] == "deep" and results["models"]["mlp"]["n_trials"] == 2
     selected = results["models"][results["selected"]]
     assert selected["metrics"]["test"] is not None  # the locked test set was used once
+    summary = run_summary(out)  # what the command line prints at the end
+    n_errors = sum(f["severity"] == "error" for f in findings["findings"])
+    assert f"{n_errors} error(s)" in summary and f"selected model: {results['selected']}" in summary
+    assert "test AUPRC" in summary
+    prov = Workspace(out / "workspace")
+    # the study file gives no provenance: nothing is invented, the gaps are said
+    (row,) = prov.list_studies()
+    ds = prov.get_study(row["id"]).dataset
+    description = get_provenance(prov, ds.dataset_id).description
+    assert "Not stated in the study file: source, version, download_date, licence" in description
 
     # the bundle exported from the study re-runs from the command line on a clean workspace
     # and gives the same numbers on the CPU
