@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,12 @@ Progress = Callable[[float, str], None]
 #: Cache the preprocessed folds only below this size (bytes); above, preprocess per trial.
 CACHE_BYTES = 600 * 2**20
 NO_HYPERPARAMETERS = "no hyper-parameters; 1 fit"
+#: Pruning, the same for every family (and the deep search): after PRUNE_STARTUP complete
+#: trials, a trial whose running mean over its first folds (at least PRUNE_WARMUP + 1) is
+#: below the median of the earlier trials at the same fold stops early. A pruned trial
+#: still counts against the budget.
+PRUNE_STARTUP = 5
+PRUNE_WARMUP = 1
 
 
 @dataclass
@@ -89,7 +95,7 @@ def _fold_arrays(X: np.ndarray, fd: FoldData, batch_correct: bool) -> tuple[np.n
     return pre.transform(X[fd.fit_rows]), pre.transform(X[fd.val_rows])
 
 
-def cv_scores(
+def iter_cv_scores(
     family: str,
     params: dict[str, Any],
     X: np.ndarray,
@@ -101,9 +107,8 @@ def cv_scores(
     positive: int,
     seed: int,
     batch_correct: bool = False,
-) -> list[float]:
-    """The primary metric on each validation fold for one setting."""
-    scores = []
+) -> Iterator[float]:
+    """The primary metric on each validation fold for one setting, fold by fold."""
     for fd in folds:
         Xf, Xv = _fold_arrays(X, fd, batch_correct)
         model = make_estimator(family, params, task=task, seed=seed)
@@ -111,8 +116,14 @@ def cv_scores(
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(Xf, y[fd.fit_rows])
         pred = predict_scores(model, Xv, task=task, n_classes=n_classes)
-        scores.append(score_primary(y[fd.val_rows], pred, task=task, n_classes=n_classes, positive=positive))
-    return scores
+        yield score_primary(y[fd.val_rows], pred, task=task, n_classes=n_classes, positive=positive)
+
+
+def cv_scores(
+    family: str, params: dict[str, Any], X: np.ndarray, y: np.ndarray, folds: Sequence[FoldData], **kw: Any
+) -> list[float]:
+    """The primary metric on each validation fold for one setting."""
+    return list(iter_cv_scores(family, params, X, y, folds, **kw))
 
 
 def tune_family(
@@ -160,14 +171,27 @@ def tune_family(
 
     def objective(trial: Any) -> float:
         params = fam.space(trial, info)
-        scores = cv_scores(family, params, X, y, folds, **kw)
+        scores: list[float] = []
         fold_scores[trial.number] = scores
-        if progress:
-            progress((trial.number + 1) / budget, f"{family}: trial {trial.number + 1} of {budget}")
-        finite = [s for s in scores if np.isfinite(s)]
+        try:
+            for step, score in enumerate(iter_cv_scores(family, params, X, y, folds, **kw)):
+                scores.append(score)
+                finite = [v for v in scores if np.isfinite(v)]
+                if finite and step < len(folds) - 1:
+                    trial.report(float(np.mean(finite)), step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+        finally:
+            if progress:
+                progress((trial.number + 1) / budget, f"{family}: trial {trial.number + 1} of {budget}")
+        finite = [v for v in scores if np.isfinite(v)]
         return float(np.mean(finite)) if finite else float("nan")
 
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP, n_warmup_steps=PRUNE_WARMUP),
+    )
     study.optimize(objective, n_trials=budget, catch=(ValueError, ArithmeticError))
     trials = [
         {
@@ -199,6 +223,11 @@ def tune_family(
         fold_scores.get(best.number, []),
         len(study.trials),
         trials,
-        "",
+        _pruning_note(trials),
         time.perf_counter() - t0,
     )
+
+
+def _pruning_note(trials: Sequence[dict[str, Any]]) -> str:
+    pruned = sum(t["state"] == "PRUNED" for t in trials)
+    return f"Optuna TPE; {pruned} of {len(trials)} trials stopped early (median pruning)" if pruned else ""

@@ -36,6 +36,10 @@ NEAR_DUPLICATE_CORRELATION = 0.999
 #: Fewer features than this and correlation between two samples is too noisy to mean
 #: "the same sample": only exact duplicates are looked for.
 MIN_FEATURES_FOR_NEAR = 10
+#: A tune or test side with fewer independent units (individuals, or rows without a group
+#: column) than this gives a score whose interval is too wide to say much: one unit more or
+#: less moves it a lot.
+MIN_SIDE_UNITS = 10
 #: Bounded cost for wide and long data: at most this many features (a seeded random
 #: subset) held-out rows compared with at most this many rows of the other sides (seeded
 #: samples; the evidence says so): about 4e9 multiply-adds, a few seconds at worst.
@@ -303,8 +307,8 @@ def audit_split(df: pd.DataFrame, roles: Roles, split: Split) -> list[Finding]:
     Examples
     --------
     >>> from deeprules_core.split import make_split
-    >>> df = pd.DataFrame({"p": np.repeat(np.arange(30), 2), "y": np.repeat([0, 1] * 15, 2),
-    ...                    "x": np.arange(60.0)})
+    >>> df = pd.DataFrame({"p": np.repeat(np.arange(60), 2), "y": np.repeat([0, 1] * 30, 2),
+    ...                    "x": np.arange(120.0)})
     >>> audit_split(df, Roles(label="y", group="p"), make_split(df, Roles(label="y", group="p")))
     []
     """
@@ -318,6 +322,7 @@ def audit_split(df: pd.DataFrame, roles: Roles, split: Split) -> list[Finding]:
     ):
         findings += _near_duplicates(roles, sides, cols, X, seed=split.seed)
     findings += _group_leakage(roles, split)
+    findings += _small_sides(df, roles, split)
     return findings
 
 
@@ -373,3 +378,39 @@ def split_summary(df: pd.DataFrame, roles: Roles, split: Split) -> dict[str, Any
         }
         out["sides"][s] = entry
     return out
+
+
+def _small_sides(df: pd.DataFrame, roles: Roles, split: Split) -> list[Finding]:
+    """``too_few_samples`` when the tune or test side holds fewer than
+    :data:`MIN_SIDE_UNITS` independent units."""
+    unit = roles.group if roles.group and roles.group in df.columns else None
+    side = split.assignment["split"].to_numpy()
+    small = {}
+    for s in ("tune", "test"):
+        on = side == s
+        if not on.any():
+            continue
+        n_units = int(df.loc[on, unit].nunique()) if unit else int(on.sum())
+        if n_units < MIN_SIDE_UNITS:
+            small[s] = {"units": n_units, "rows": int(on.sum())}
+    if not small:
+        return []
+    what = "individuals" if unit else "samples"
+    parts = [f"the {s} side {v['units']} {what} ({v['rows']} rows)" for s, v in small.items()]
+    total = int(df[unit].nunique()) if unit else len(df)
+    return [
+        Finding(
+            code="too_few_samples",
+            severity="warning",
+            tip=7,
+            columns=(unit,) if unit else (),
+            message=(
+                f"The split leaves {' and '.join(parts)}. A score measured on so few independent units has a "
+                "very wide interval, and one unit more or less moves it a lot. With "
+                f"{total} {what} in all, report the interval with every score, prefer a larger tune/test "
+                "fraction, or rely on cross-validation over the training side and collect an independent "
+                "test set later."
+            ),
+            evidence={"sides": small, "unit": unit or "row", "minimum": MIN_SIDE_UNITS, "total_units": total},
+        )
+    ]
