@@ -112,7 +112,8 @@ if results.get("split_sha256") != split.sha256:
 st.dataframe(modeling.comparison_table(results), hide_index=True, width="stretch")
 st.caption(
     f"Budget: {results['budget']} trials per family · seed {results['seed']} · "
-    f"CV: {results.get('cv', {}).get('source', '')} · ★ = selected by cross-validation. "
+    f"CV: {results.get('cv', {}).get('source', '')} · ★ = selected: the best score on the tune side, "
+    "which every model shares (hyper-parameters were tuned by CV on the training side). "
     "Intervals are 95% bootstrap intervals that resample whole groups."
 )
 chart = modeling.trials_chart(results)
