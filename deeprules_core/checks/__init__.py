@@ -27,10 +27,10 @@ from ..errors import ColumnError
 from ..findings import Finding, sort_findings
 from ..study import Design, Roles
 from ._design import check_group_leakage, check_high_dim_small_n, check_too_few_samples
+from ._identifying import check_identifying_columns
 from ._metadata import (
     _parsed_text_columns,
     check_duplicate_ids,
-    check_identifying_columns,
     check_inconsistent_categories,
     check_mixed_units,
     check_numeric_stored_as_string,
@@ -138,7 +138,7 @@ def run_checks(
     findings += check_mixed_units(df, roles, parsed=parsed)
     findings += check_inconsistent_categories(df, roles)
     findings += check_duplicate_ids(df, roles)
-    findings += check_identifying_columns(df, roles)
+    findings += check_identifying_columns(df, roles, profile=profile)
     step(0.35, "missing and impossible values")
     findings += check_missing_values(df, roles, profile=profile)
     findings += check_constant_features(df, roles, profile=profile)

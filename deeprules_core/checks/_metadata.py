@@ -1,5 +1,5 @@
-"""Metadata checks: numbers typed as text, mixed units, inconsistent categories,
-duplicate sample ids, and columns that identify people.
+"""Metadata checks: numbers typed as text, mixed units, inconsistent categories and
+duplicate sample ids (columns that identify people or samples: ``_identifying.py``).
 
 These look at the text columns and at the column names; none of them needs the
 feature matrix, so they cost little even on wide tables.
@@ -21,7 +21,6 @@ __all__ = [
     "check_mixed_units",
     "check_inconsistent_categories",
     "check_duplicate_ids",
-    "check_identifying_columns",
 ]
 
 #: A text column is "numeric stored as text" when at least 80% of its non-missing
@@ -300,96 +299,6 @@ def check_duplicate_ids(df: pd.DataFrame, roles: Roles) -> list[Finding]:
                     "cannot be traced back to their source or matched to other data. Fill in the ids."
                 ),
                 evidence={"n_missing": n_missing, "rows": _examples(positions[ids.isna().to_numpy()], 20)},
-            )
-        )
-    return out
-
-
-# ---------------------------------------------------------------- identifying columns
-_ID_NAMES = re.compile(
-    r"^(?:patient_?|subject_?|donor_?|full_?|first_?|last_?|given_?|family_?|sur|fore)?names?$"
-    r"|^(?:dob|date_?of_?birth|birth_?date|birthday|d_?o_?b)$"
-    r"|^(?:mrn|medical_?record(?:_?(?:number|no|num))?|hospital_?(?:number|no|id)|nhs_?(?:number|no)?"
-    r"|ssn|social_?security(?:_?number)?|insurance_?(?:number|no|id)|passport(?:_?(?:number|no))?)$"
-    r"|^(?:e_?mail(?:_?address)?|phone(?:_?number)?|telephone|mobile|address|street(?:_?address)?"
-    r"|post_?code|zip(?:_?code)?|ip_?address)$"
-    r"|^(?:notes?|comments?|free_?text|remarks?|clinical_?notes?)$",
-    re.IGNORECASE,
-)
-_CONTENT = {
-    "email addresses": re.compile(r"^[\w.+-]+@[\w-]+\.[\w.-]+$"),
-    "phone numbers": re.compile(r"^\+?\(?\d{1,4}\)?(?:[\s.-]?\(?\d{2,4}\)?){2,4}$"),
-    "US social security numbers": re.compile(r"^\d{3}-\d{2}-\d{4}$"),
-    "person names": re.compile(
-        r"^[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?,?\s+(?:[A-Z]\.\s*)?[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?$"
-    ),
-}
-#: Share of a column's values that must match a content pattern before it is called
-#: identifying: high enough that an odd value in a category column does not trigger it.
-CONTENT_SHARE = 0.8
-#: Person-name-like strings must also be mostly distinct (names, not 'Adipose Tissue').
-NAME_UNIQUE_SHARE = 0.5
-#: Free text: long strings (mean length over 40 characters) that are mostly distinct,
-#: and in at least 10% of which personal details appear (a date, a title such as 'Mrs',
-#: an email or phone number). Descriptions such as GEO sample titles are not flagged.
-FREE_TEXT_LENGTH = 40
-FREE_TEXT_PERSONAL_SHARE = 0.1
-_PERSONAL = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z]|\b\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b"
-    r"|[\w.+-]+@[\w-]+\.\w|\+?\d[\d\s().-]{8,}\d|\b(?:born|DOB|d\.o\.b|date of birth)\b",
-    re.IGNORECASE,
-)
-
-
-def _phone_shape(s: str) -> bool:
-    """9 to 15 digits, and a '+', a bracket or at least two separators (not a decimal)."""
-    digits = sum(ch.isdigit() for ch in s)
-    seps = sum(ch in " .-" for ch in s)
-    return 9 <= digits <= 15 and (s.startswith("+") or "(" in s or seps >= 2)
-
-
-def check_identifying_columns(df: pd.DataFrame, roles: Roles) -> list[Finding]:
-    """Columns that could identify a person: by name (name, dob, mrn, email, notes ...) or content."""
-    out = []
-    text_cols = set(string_columns(df))
-    for c in df.columns:
-        reasons = []
-        if _ID_NAMES.match(str(c).strip()):
-            reasons.append("its name")
-        if c in text_cols:
-            s = df[c].dropna().astype(str).str.strip()
-            s = s[s != ""]
-            if len(s):
-                sample = s.iloc[:1000]  # enough to judge an 80% share
-                uniq = sample.nunique() / len(sample)
-                for what, rx in _CONTENT.items():
-                    hits = sample.str.match(rx)
-                    if what == "phone numbers" and hits.mean() >= CONTENT_SHARE:
-                        hits &= sample.map(_phone_shape)
-                    if hits.mean() >= CONTENT_SHARE and (what != "person names" or uniq >= NAME_UNIQUE_SHARE):
-                        reasons.append(f"its values look like {what}")
-                if (
-                    sample.str.len().mean() > FREE_TEXT_LENGTH
-                    and uniq >= NAME_UNIQUE_SHARE
-                    and sample.str.contains(" ").mean() > CONTENT_SHARE
-                    and sample.str.contains(_PERSONAL).mean() >= FREE_TEXT_PERSONAL_SHARE
-                ):
-                    reasons.append("its values are free text with personal details (dates, names, contacts)")
-        if not reasons:
-            continue
-        out.append(
-            Finding(
-                code="identifying_column",
-                severity="warning",
-                tip=10,
-                columns=(c,),
-                message=(
-                    f"Column '{c}' may identify people ({' and '.join(reasons)}). Names, dates of birth, "
-                    "record numbers, contact details and free-text notes are personal data: they must not "
-                    "be model inputs, and a model or table that contains them can leak them. Remove the "
-                    "column (keep a pseudonymous id instead) unless your ethics approval covers it."
-                ),
-                evidence={"reasons": reasons, "role": "id" if c == roles.id else None},
             )
         )
     return out

@@ -12,9 +12,10 @@ from ..findings import Finding
 from ..stats import benjamini_hochberg
 from ..study import Roles
 from ._profile import COUNT_TABLE_SHARE, FeatureProfile
+from ._refs import refs_text, sample_refs
 from ._schema import domain_range
 from ._stats import chi2_missing_vs_groups, mannwhitney_missing_vs_values
-from ._units import MISSING_TOKENS
+from ._units import MISSING_TOKENS, without_missing_tokens
 
 __all__ = [
     "check_missing_values",
@@ -23,6 +24,7 @@ __all__ = [
     "check_class_imbalance",
     "check_missing_not_at_random",
     "missingness_table",
+    "label_counts",
 ]
 
 #: A feature (or covariate) missing in more than half of the samples is mostly
@@ -66,19 +68,24 @@ def check_missing_values(df: pd.DataFrame, roles: Roles, *, profile: FeatureProf
         if not col or col not in df.columns or not n:
             continue
         s = df[col]
-        n_na = int(s.isna().sum())
+        n_empty = int(s.isna().sum())
         text_na = {}
         if not pd.api.types.is_numeric_dtype(s.dtype):
             vc = s.dropna().astype(str).value_counts()
             text_na = {k: int(v) for k, v in vc.items() if k.strip().lower() in MISSING_TOKENS}
-        if not n_na and not text_na:
+        n_text = sum(text_na.values())
+        if not n_empty and not n_text:
             continue
-        frac = (n_na + sum(text_na.values())) / n
-        what = f"{n_na} missing value(s) ({frac:.1%} of rows)" if n_na else "no empty cells"
-        if text_na:
-            what += "; and missing values typed as text, which count as a real category: " + ", ".join(
-                f"'{k}' x{v}" for k, v in text_na.items()
+        n_missing = n_empty + n_text
+        frac = n_missing / n
+        parts = [f"{n_empty} empty cell(s)"] if n_empty else []
+        if n_text:
+            parts.append(
+                f"{n_text} typed as text ("
+                + ", ".join(f"'{k}' x{v}" for k, v in text_na.items())
+                + "), which most software reads as a real category"
             )
+        what = f"{n_missing} missing value(s) ({frac:.1%} of rows): " + " and ".join(parts)
         severe = role in ("label", "group", "batch") or frac > MISSING_COLUMN_WARN or bool(text_na)
         why = {
             "label": "rows without a label cannot be used for training or testing and will be dropped",
@@ -92,10 +99,17 @@ def check_missing_values(df: pd.DataFrame, roles: Roles, *, profile: FeatureProf
                 tip=1,
                 columns=(col,),
                 message=(
-                    f"The {role} column '{col}' has {what}: {why}. Fill them in from the source records "
+                    f"The {role} column '{col}' has {what}. {why[0].upper()}{why[1:]}. Fill them in from the "
+                    "source records "
                     "if you can, or leave the cells empty (not 'NA' text) so they are treated as missing."
                 ),
-                evidence={"n_missing": n_na, "fraction": frac, "missing_as_text": text_na, "role": role},
+                evidence={
+                    "n_missing": n_missing,
+                    "n_empty": n_empty,
+                    "fraction": frac,
+                    "missing_as_text": text_na,
+                    "role": role,
+                },
             )
         )
     p = profile.p
@@ -133,7 +147,7 @@ def check_missing_values(df: pd.DataFrame, roles: Roles, *, profile: FeatureProf
         frac_row = profile.n_missing_row / p
         bad_rows = np.flatnonzero(frac_row > MISSING_SAMPLE_WARN)
         if len(bad_rows):
-            ids = df[roles.id].to_numpy()[bad_rows] if roles.id in df.columns else bad_rows
+            refs = sample_refs(df, roles, bad_rows[:50])
             out.append(
                 Finding(
                     code="missing_values",
@@ -142,13 +156,13 @@ def check_missing_values(df: pd.DataFrame, roles: Roles, *, profile: FeatureProf
                     columns=(),
                     message=(
                         f"{len(bad_rows)} sample(s) are missing more than {MISSING_SAMPLE_WARN:.0%} of their "
-                        f"features (for example {', '.join(map(str, ids[:5]))}). Such samples are usually failed "
+                        f"features (for example {refs_text(refs, limit=5)}). Such samples are usually failed "
                         "assays; most of their values would be invented by imputation. Check them and "
                         "consider removing them."
                     ),
                     evidence={
                         "rows": bad_rows[:50],
-                        "samples": ids[:50],
+                        "samples": refs,
                         "fraction_missing": frac_row[bad_rows[:50]],
                     },
                 )
@@ -271,11 +285,31 @@ def check_out_of_range(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfil
     return out
 
 
+def label_counts(df: pd.DataFrame, roles: Roles) -> tuple[pd.Series, int, dict[str, int]]:
+    """Samples per class, rows without a label, and the missing-value tokens among them.
+
+    A label typed as '.', 'NA' or '' is no label, not a class of its own.
+    """
+    raw = df[roles.label]  # type: ignore[index]
+    y = without_missing_tokens(raw)
+    tokens = raw[y.isna() & raw.notna()].astype(str).value_counts()
+    return y.value_counts(dropna=True), int(y.isna().sum()), {str(k): int(v) for k, v in tokens.items()}
+
+
+def unlabelled_note(n_unlabelled: int, tokens: dict[str, int]) -> str:
+    """' 11 row(s) have no label ... and are not counted.' or ''."""
+    if not n_unlabelled:
+        return ""
+    typed = ", ".join(f"'{k}'" for k in tokens)
+    how = f" (empty, or typed as {typed})" if typed else ""
+    return f" {n_unlabelled} row(s) have no label{how} and are not counted."
+
+
 def check_class_imbalance(df: pd.DataFrame, roles: Roles) -> list[Finding]:
-    """Minority class share (classification only)."""
+    """Minority class share (classification only); rows without a label are left out."""
     if roles.task != "classification" or not roles.label or roles.label not in df.columns:
         return []
-    counts = df[roles.label].value_counts(dropna=True)
+    counts, n_unlabelled, tokens = label_counts(df, roles)
     if len(counts) < 2:
         return []
     ratio = float(counts.min() / counts.max())
@@ -291,14 +325,17 @@ def check_class_imbalance(df: pd.DataFrame, roles: Roles) -> list[Finding]:
             columns=(roles.label,),
             message=(
                 f"The classes of '{roles.label}' are unbalanced: '{minority}' has {int(counts.min())} samples "
-                f"against {int(counts.max())} for '{counts.idxmax()}' (1:{1 / ratio:.0f}). A model can look "
-                "accurate by always predicting the majority; accuracy and AUROC flatter it. Judge models by "
-                "precision-recall (AUPRC), balanced accuracy and MCC, stratify the split, and consider class weights."
+                f"against {int(counts.max())} for '{counts.idxmax()}' (1:{1 / ratio:.0f}).{unlabelled_note(n_unlabelled, tokens)} "
+                "A model can look accurate by always predicting the majority; accuracy and AUROC flatter it. "
+                "Judge models by precision-recall (AUPRC), balanced accuracy and MCC, stratify the split, and "
+                "consider class weights."
             ),
             evidence={
                 "counts": {str(k): int(v) for k, v in counts.items()},
                 "minority_share": float(counts.min() / counts.sum()),
                 "ratio": ratio,
+                "n_unlabelled": n_unlabelled,
+                "missing_as_text": tokens,
             },
         )
     ]
@@ -340,7 +377,7 @@ def check_missing_not_at_random(df: pd.DataFrame, roles: Roles, *, profile: Feat
         names, M = _missing_matrix(df, roles, profile, exclude=var)
         if not names:
             continue
-        s = df[var]
+        s = without_missing_tokens(df[var]) if role == "label" else df[var]
         numeric = role == "label" and roles.task == "regression" and pd.api.types.is_numeric_dtype(s.dtype)
         if numeric:
             p, effect = mannwhitney_missing_vs_values(M, s.to_numpy(dtype=float, na_value=np.nan))

@@ -19,7 +19,9 @@ from scipy import stats
 from ..findings import Finding
 from ..study import Roles
 from ._profile import FeatureProfile
+from ._refs import ROW_NOTE, refs_text, sample_refs, uses_rows
 from ._stats import robust_z
+from ._units import without_missing_tokens
 
 __all__ = ["check_duplicates", "check_outliers", "outlier_scores", "near_duplicate_pairs"]
 
@@ -86,8 +88,13 @@ def _projection(profile: FeatureProfile, seed: int = 0) -> tuple[np.ndarray, np.
     return cache[seed]
 
 
-def _exact_groups(profile: FeatureProfile) -> list[np.ndarray]:
-    """Groups of rows with identical feature values (missing equals missing).
+def _exact_groups(profile: FeatureProfile, *, min_observed: int = EXACT_DUP_MIN_FEATURES) -> list[np.ndarray]:
+    """Groups of rows with identical feature values.
+
+    Missing is not equal to missing: two rows count as copies only when they hold the
+    same values in at least ``min_observed`` measured features and are missing in the
+    same ones. Rows with fewer measured values (an empty row, a failed assay) are never
+    copies of each other; the missing-values check reports them.
 
     Identical rows have identical projections: rows are sorted on one projection,
     runs of (nearly) equal values are the candidates, and each run is verified value
@@ -95,6 +102,7 @@ def _exact_groups(profile: FeatureProfile) -> list[np.ndarray]:
     """
     if profile.n < 2 or profile.p == 0:
         return []
+    observed = profile.p - profile.n_missing_row
     _, P = _projection(profile)
     tol = 1e-4 * np.sqrt(max(profile.p, 1))
     order = np.argsort(P[:, 0], kind="stable")
@@ -105,6 +113,9 @@ def _exact_groups(profile: FeatureProfile) -> list[np.ndarray]:
     groups = []
     for r in np.flatnonzero(np.bincount(run_id) > 1):
         members = np.sort(order[run_id == r])
+        members = members[observed[members] >= min_observed]
+        if len(members) < 2:
+            continue
         rows = np.ascontiguousarray(profile.X[members])
         rows[np.isnan(rows)] = np.nan  # one NaN bit pattern
         view = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
@@ -171,6 +182,8 @@ def near_duplicate_pairs(profile: FeatureProfile, *, threshold: float = NEAR_DUP
     norm = np.sqrt(np.maximum(sq, 0.0))
     proj = proj - np.outer(row_mean, G.sum(axis=0, dtype=np.float64))
     ok = norm > 1e-8 * max(1.0, float(np.median(norm)))
+    # a correlation over mostly imputed values says nothing: at least half the features measured
+    ok &= p - profile.n_missing_row >= max(NEAR_DUP_MIN_FEATURES, p / 2)
     idx = np.flatnonzero(ok)
     V = proj[idx] / (norm[idx, None] * np.sqrt(_N_PROJ))
     radius = np.sqrt(2 * (1 - threshold) * _PROJ_SLACK)
@@ -194,15 +207,25 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
     """Exact duplicates, near-duplicates, and identical samples with different labels."""
     out: list[Finding] = []
     p = profile.p
-    labels = df[roles.label].to_numpy() if roles.label and roles.label in df.columns else None
-    enough = p >= EXACT_DUP_MIN_FEATURES and (p >= EXACT_DUP_MIN_WHOLE or not profile.whole.all())
-    groups = _exact_groups(profile) if enough else []
+    labels = None
+    if roles.label and roles.label in df.columns:
+        labels = without_missing_tokens(df[roles.label]).to_numpy()  # '.' is no label, not a class
+    whole = bool(profile.whole.all())
+    enough = p >= EXACT_DUP_MIN_FEATURES and (p >= EXACT_DUP_MIN_WHOLE or not whole)
+    min_observed = EXACT_DUP_MIN_WHOLE if whole else EXACT_DUP_MIN_FEATURES
+    groups = sorted(_exact_groups(profile, min_observed=min_observed) if enough else [], key=lambda g: g[0])
     in_group = np.full(profile.n, -1)
     for g, rows in enumerate(groups):
         in_group[rows] = g
     if groups:
         n_rows = int(sum(len(g) for g in groups))
-        examples = [_ids(df, roles, g[:10]) for g in groups[:10]]
+        examples = [sample_refs(df, roles, g[:10]) for g in groups[:10]]
+        with_missing = bool(any(profile.n_missing_row[g].any() for g in groups))
+        what = (
+            f"all {p} features"
+            if not with_missing
+            else "every measured feature, with missing values in the same ones"
+        )
         within = False  # every set of copies inside one group: a group-aware split keeps them together
         if roles.group and roles.group in df.columns:
             gcol = df[roles.group].to_numpy()
@@ -222,14 +245,15 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
                 tip=1,
                 columns=(),
                 message=(
-                    f"{n_rows} samples form {len(groups)} set(s) with identical values in all {p} features "
-                    f"(for example {', '.join(map(str, examples[0][:3]))}). Identical measurements are one "
+                    f"{n_rows} samples form {len(groups)} set(s) with identical values in {what} "
+                    f"(for example {refs_text(examples[0])}). Identical measurements are one "
                     f"sample entered twice, not independent evidence. {consequence}"
                 ),
                 evidence={
                     "n_groups": len(groups),
                     "n_rows": n_rows,
                     "groups": examples,
+                    "rows": [g[:10].tolist() for g in groups[:10]],
                     "within_one_group": within,
                 },
             )
@@ -239,7 +263,13 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
             for rows in groups:
                 lab = pd.unique(pd.Series(labels[rows]).dropna())
                 if len(lab) > 1:
-                    conflicts.append({"samples": _ids(df, roles, rows[:10]), "labels": [str(x) for x in lab]})
+                    conflicts.append(
+                        {
+                            "samples": sample_refs(df, roles, rows[:10]),
+                            "rows": rows[:10].tolist(),
+                            "labels": [str(x) for x in lab],
+                        }
+                    )
             if conflicts:
                 out.append(
                     Finding(
@@ -249,8 +279,10 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
                         columns=(str(roles.label),),
                         message=(
                             f"{len(conflicts)} group(s) of samples have identical features but different labels "
-                            f"in '{roles.label}' (for example {conflicts[0]['samples'][:3]} labelled "
-                            f"{' / '.join(conflicts[0]['labels'])}). One measurement cannot be two things: either "
+                            f"in '{roles.label}' (for example {', '.join(conflicts[0]['samples'][:3])} labelled "
+                            f"{' / '.join(conflicts[0]['labels'])}"
+                            + (f"; {ROW_NOTE}" if uses_rows(conflicts[0]["samples"][:3]) else "")
+                            + "). One measurement cannot be two things: either "
                             "a label is wrong or the samples were mixed up. Resolve them before training; no model "
                             "can fit contradictory labels, and they make every evaluation noisy."
                         ),
@@ -261,11 +293,14 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
     near = (in_group[i] < 0) | (in_group[i] != in_group[j])
     i, j, r = i[near], j[near], r[near]
     if len(i):
-        differ = 0 if labels is None else int(sum(labels[a] != labels[b] for a, b in zip(i, j, strict=True)))
+        differ = 0
+        if labels is not None:
+            li, lj = pd.Series(labels[i]), pd.Series(labels[j])
+            differ = int((li.notna() & lj.notna() & (li.astype(str) != lj.astype(str))).sum())
         order = np.argsort(-r, kind="stable")[:20]
         pairs: list[dict[str, Any]] = [
             {
-                "samples": _ids(df, roles, [i[k], j[k]]),
+                "samples": sample_refs(df, roles, [i[k], j[k]]),
                 "rows": [int(i[k]), int(j[k])],
                 "correlation": float(r[k]),
             }
@@ -279,8 +314,10 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
                 columns=(),
                 message=(
                     f"{len(i)} pair(s) of samples are nearly identical (correlation above {NEAR_DUP_CORR} over "
-                    f"all standardised features; for example {pairs[0]['samples'][0]} and {pairs[0]['samples'][1]}, "
-                    f"r = {pairs[0]['correlation']:.5f})"
+                    f"all standardised features; for example {' and '.join(pairs[0]['samples'])}, "
+                    f"r = {pairs[0]['correlation']:.5f}"
+                    + (f"; {ROW_NOTE}" if uses_rows(pairs[0]["samples"]) else "")
+                    + ")"
                     + (f"; {differ} of these pairs have different labels" if differ else "")
                     + ". Biological and even technical replicates differ more than this: these look like the "
                     "same data twice (a re-upload, a rounded copy). Copies split between training and test "
@@ -321,7 +358,7 @@ def outlier_scores(
     z = np.empty_like(scores, dtype=float)
     strata = np.zeros(n, dtype=int)
     if roles.task == "classification" and roles.label and roles.label in df.columns:
-        codes, _ = pd.factorize(df[roles.label])
+        codes, _ = pd.factorize(without_missing_tokens(df[roles.label]))
         sizes = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0)
         if len(sizes) > 1 and sizes.min() >= OUTLIER_MIN_STRATUM and (codes >= 0).all():
             strata = codes
@@ -351,12 +388,12 @@ def outlier_scores(
     return out
 
 
-def _evidence(sc: pd.DataFrame) -> dict:
+def _evidence(sc: pd.DataFrame, df: pd.DataFrame, roles: Roles) -> dict:
     hits = sc[sc["outlier"]].sort_values("distance", ascending=False)
     return {
         "n_outliers": len(hits),
         "threshold": float(sc["threshold"].iloc[0]),
-        "samples": hits["sample"].tolist()[:50],
+        "samples": sample_refs(df, roles, hits["row"].to_numpy(dtype=int)[:50]),
         "rows": hits["row"].tolist()[:50],
         "distance": hits["distance"].round(2).tolist()[:50],
         "median_distance": float(sc["distance"].median()),
@@ -364,8 +401,8 @@ def _evidence(sc: pd.DataFrame) -> dict:
     }
 
 
-def _subgroup_finding(sc: pd.DataFrame) -> Finding:
-    ev = _evidence(sc)
+def _subgroup_finding(sc: pd.DataFrame, df: pd.DataFrame, roles: Roles) -> Finding:
+    ev = _evidence(sc, df, roles)
     m, n = ev["n_outliers"], len(sc)
     return Finding(
         code="outliers",
@@ -415,8 +452,8 @@ def check_outliers(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile) -
         return []
     if not sc["outlier"].any() or sc["outlier"].sum() > OUTLIER_MAX_SHARE * len(sc):
         sc = sc.assign(outlier=sc["beyond_threshold"])
-        return [_subgroup_finding(sc)]
-    evidence = _evidence(sc)
+        return [_subgroup_finding(sc, df, roles)]
+    evidence = _evidence(sc, df, roles)
     m, threshold = evidence["n_outliers"], evidence["threshold"]
     return [
         Finding(
@@ -427,7 +464,7 @@ def check_outliers(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile) -
             message=(
                 f"{m} sample(s) are outliers: their robust distance on the main axes of variation exceeds "
                 f"{threshold:.1f} (median sample: {evidence['median_distance']:.1f}); for example "
-                f"{', '.join(map(str, evidence['samples'][:5]))}. Outliers are often failed or mislabelled "
+                f"{refs_text(evidence['samples'], limit=5)}. Outliers are often failed or mislabelled "
                 "samples and can dominate what a model learns. Check their quality records; remove them only "
                 "with a reason you can report, and say so."
             ),

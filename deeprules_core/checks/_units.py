@@ -10,7 +10,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["MISSING_TOKENS", "ParsedValue", "parse_value", "unit_dimension", "string_columns"]
+__all__ = [
+    "MISSING_TOKENS",
+    "ParsedValue",
+    "parse_value",
+    "unit_dimension",
+    "string_columns",
+    "missing_token_mask",
+    "without_missing_tokens",
+]
 
 #: Text that people type for "no value". Counted as missing, never as a category.
 MISSING_TOKENS = frozenset(
@@ -177,3 +185,21 @@ def string_columns(df: pd.DataFrame) -> list[str]:
         if ok:
             out.append(c)
     return out
+
+
+def missing_token_mask(s: pd.Series) -> pd.Series:
+    """True where a text column holds a value people type for "no value" ('.', 'NA', '')."""
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(False, index=s.index)
+    text = s.astype("object").where(s.notna(), None)
+    return text.map(lambda v: v is not None and str(v).strip().lower() in MISSING_TOKENS).astype(bool)
+
+
+def without_missing_tokens(s: pd.Series) -> pd.Series:
+    """``s`` with missing-value tokens set to missing: a label typed '.' is no label, not a class.
+
+    >>> without_missing_tokens(pd.Series(["a", ".", "b", "n/a"])).isna().tolist()
+    [False, True, False, True]
+    """
+    mask = missing_token_mask(s)
+    return s.mask(mask) if bool(mask.any()) else s

@@ -360,6 +360,7 @@ def test_too_few_samples_per_class():
 def test_group_leakage_with_and_without_group_column():
     df = make_table(120, 5)
     df["patient"] = [f"P{i // 3}" for i in range(120)]
+    df["label"] = [("a", "b")[i // 3 % 2] for i in range(120)]  # one label per patient
     (f,) = check_group_leakage(df, ROLES)
     assert f.severity == "warning" and f.columns == ("patient",)
     roles = Roles(id="sample_id", label="label", group="patient")
