@@ -70,7 +70,9 @@ def audit_file(path: str | Path, roles: Roles, *, design: Design | None = None, 
     if path.is_dir():
         raise DataFormatError(f"{path} is a folder; give the path of a table file.")
     df = read_table(path, name=path.name)
-    features = roles.feature_columns(df) if all(c in df.columns for c in roles.metadata_columns) else []
+    known = all(c in df.columns for c in roles.metadata_columns)
+    features = roles.feature_columns(df) if known else []
+    unused = roles.unused_columns(df) if known else []
     dataset = {
         "path": str(path),
         "name": path.name,
@@ -79,6 +81,7 @@ def audit_file(path: str | Path, roles: Roles, *, design: Design | None = None, 
         "rows": int(df.shape[0]),
         "columns": int(df.shape[1]),
         "n_features": len(features),
+        "unused_columns": unused,
         "label": roles.label,
         "task": roles.task,
     }
@@ -94,6 +97,10 @@ def format_summary(result: AuditResult) -> str:
         f"sha256 {d['sha256'][:12]}",
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)",
     ]
+    unused = d.get("unused_columns") or []
+    if unused:
+        shown = ", ".join(map(str, unused[:8])) + (f" and {len(unused) - 8} more" if len(unused) > 8 else "")
+        lines.append(f"  Not used by the models (no role, not numeric): {shown}.")
     if not d["n_features"]:
         lines.append(
             "  No column is left as a feature: every numeric column has a role. A model needs features; "

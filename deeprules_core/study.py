@@ -164,6 +164,12 @@ class Roles:
             and not pd.api.types.is_bool_dtype(dtype)
         ]
 
+    def unused_columns(self, df: pd.DataFrame) -> list[str]:
+        """Columns that are neither a feature nor have a role (text, dates, booleans, or
+        numeric columns left out of an explicit feature list): what the models never see."""
+        used = set(self.metadata_columns) | set(self.feature_columns(df))
+        return [c for c in df.columns if c not in used]
+
     def validate_against(self, df: pd.DataFrame) -> None:
         """Raise :class:`ColumnError` naming every role column that ``df`` lacks."""
         named = list(self.metadata_columns) + list(self.features)

@@ -217,6 +217,14 @@ def roles_editor(df: pd.DataFrame, initial: Roles, reasons: Mapping[str, str], *
                 help="By default every numeric column without another role is a feature.",
                 key=f"{key}.exclude",
             )
+        unused = [c for c in initial.unused_columns(df) if not pd.api.types.is_numeric_dtype(df[c])]
+        if unused:
+            st.caption(
+                "Text columns without a role are not used by the models: "
+                + ", ".join(map(str, unused[:12]))
+                + (f" and {len(unused) - 12} more" if len(unused) > 12 else "")
+                + ". Give one a role (batch, covariate...) if it matters to the design."
+            )
         if not st.form_submit_button("Save roles", type="primary"):
             return None
     roles = Roles(

@@ -82,3 +82,16 @@ def test_findings_validate_codes_and_sort_by_severity():
     assert json.loads(err.to_json())["evidence"] == {"n": 1, "x": None}
     assert err.key == "duplicate_ids:id"
     assert set(CODES) >= {"batch_confounding", "no_signal", "sensitive_model_export"}
+
+
+def test_unused_columns_are_the_ones_the_models_never_see():
+    import pandas as pd
+
+    from deeprules_core.study import Roles
+
+    df = pd.DataFrame(
+        {"id": ["a", "b"], "y": [0, 1], "g1": [1.0, 2.0], "site": ["x", "y"], "note": ["ok", "bad"]}
+    )
+    assert Roles(id="id", label="y").unused_columns(df) == ["site", "note"]
+    assert Roles(id="id", label="y", batch=("site",)).unused_columns(df) == ["note"]
+    assert Roles(id="id", label="y", features=()).unused_columns(df) == ["site", "note"]
