@@ -132,8 +132,13 @@ def facts_from_workspace(
     *,
     findings: Iterable[Finding] | None = None,
     results: Mapping[str, Any] | None = None,
+    outputs: str | None = None,
 ) -> ReportFacts:
-    """Every fact about ``study`` that the workspace holds."""
+    """Every fact about ``study`` that the workspace holds.
+
+    ``outputs``: what accompanies the report (see :func:`~._facts.gather_facts`); the
+    default claims no bundle.
+    """
     df = load_table(ws, study)
     return gather_facts(
         study,
@@ -144,6 +149,7 @@ def facts_from_workspace(
         df=df,
         interpret=_interpret(ws, study),
         test_uses=ws.test_uses(study.id),
+        outputs=outputs,
     )
 
 
@@ -154,12 +160,16 @@ def build_report(
     out_pdf: str | Path,
     findings: Iterable[Finding] | None = None,
     results: Mapping[str, Any] | None = None,
+    outputs: str | None = None,
 ) -> Path:
     """Write the methods-checklist PDF of a study in a workspace.
 
-    Steps that were not run appear as "not done"; nothing is required.
+    Steps that were not run appear as "not done"; nothing is required. ``outputs="bundle"``
+    only when the PDF goes into a reproducibility bundle (:func:`export_bundle` does this);
+    by default the report describes no bundle.
     """
-    return build_pdf(facts_from_workspace(ws, study, findings=findings, results=results), out_pdf)
+    facts = facts_from_workspace(ws, study, findings=findings, results=results, outputs=outputs)
+    return build_pdf(facts, out_pdf)
 
 
 def report_from_parts(
@@ -172,13 +182,17 @@ def report_from_parts(
     provenance: Mapping[str, Any] | Any | None = None,
     dataset: Mapping[str, Any] | None = None,
     workspace: Workspace | None = None,
+    outputs: str | None = None,
 ) -> Path:
     """Write the PDF from loose parts (the headless ``run`` and ``audit --pdf``).
 
     ``audit`` has only findings and the dataset description; that is enough. With a
     ``workspace``, what it holds (table, split, provenance, test-set log) fills the gaps.
+    ``outputs``: ``"run"`` for the folder of ``deeprules run`` (the default when the study
+    has a ``run`` step), ``"pdf"`` for a report on its own (``audit``).
     """
-    df, ws_split, test_uses = None, None, ()
+    df, ws_split = None, None
+    test_uses: tuple[Mapping[str, Any], ...] = ()
     if workspace is not None:
         df = load_table(workspace, study)
         ws_split = load_split_summary(workspace, study, df)
@@ -194,5 +208,6 @@ def report_from_parts(
         dataset=dataset,
         df=df,
         test_uses=test_uses,
+        outputs=outputs,
     )
     return build_pdf(facts, out_pdf)

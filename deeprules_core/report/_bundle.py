@@ -10,6 +10,8 @@ Contents::
     versions.json    package versions now and as recorded by each step
     README.md        how to re-run and check
     SHA256SUMS       checksums of every other file (``sha256sum -c SHA256SUMS``)
+    report.pdf       the methods checklist, when asked for (``include_report=True``); it is
+                     the only report that describes the bundle, because it is inside one
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -137,7 +140,9 @@ def bundle_study_dict(
     return out
 
 
-def _readme(study: Study, data_name: str | None, sums: Mapping[str, str], note: str = "") -> str:
+def _readme(
+    study: Study, data_name: str | None, sums: Mapping[str, str], note: str = "", *, report: bool = False
+) -> str:
     data_line = (
         f"- `{data_name}`: {note or 'the exact bytes of the dataset'} (sha256 `{sums.get(data_name, '')}`).\n"
         if data_name
@@ -153,7 +158,7 @@ Exported by deeprules on {utcnow()} from study `{study.id}`.
 - `results.json`: every model's parameters, seed, search log, metrics with 95% intervals, controls.
 - `findings.json`: every finding of the checks, with its evidence.
 - `versions.json`: package versions at export and as recorded by each step.
-- `SHA256SUMS`: checksums of the files above.
+{"- `report.pdf`: the methods checklist (ten tips, DOME, REFORMS, methods paragraph)." + chr(10) if report else ""}- `SHA256SUMS`: checksums of the files above.
 
 ## Check the files
     sha256sum -c SHA256SUMS
@@ -193,13 +198,26 @@ def _data_file(ws: Workspace, study: Study) -> tuple[str, bytes, str]:
     return f"data/{ds.sha256[:16]}.parquet", buf.getvalue(), note
 
 
+def _report_pdf(ws: Workspace, study: Study) -> bytes:
+    from ._build import build_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return build_report(ws, study, out_pdf=Path(tmp) / "report.pdf", outputs="bundle").read_bytes()
+
+
 def export_bundle(
-    ws: Workspace, study: Study, out_zip: str | Path, *, data_path_in_bundle: bool = True
+    ws: Workspace,
+    study: Study,
+    out_zip: str | Path,
+    *,
+    data_path_in_bundle: bool = True,
+    include_report: bool = False,
 ) -> Path:
     """Write the reproducibility bundle of ``study`` to ``out_zip``; return the path.
 
     ``data_path_in_bundle=True`` copies the exact data bytes into ``data/`` and points the
     study file there; ``False`` leaves the data out and points to its place in the store.
+    ``include_report=True`` adds ``report.pdf``, written to describe the bundle it is in.
     """
     out = Path(out_zip)
     results = load_results(ws, study)
@@ -233,8 +251,10 @@ def export_bundle(
     if results and results.get("versions"):
         versions["results"] = dict(results["versions"])
     files["versions.json"] = json.dumps(to_jsonable(versions), indent=2).encode("utf-8")
+    if include_report:
+        files["report.pdf"] = _report_pdf(ws, study)
     sums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    files["README.md"] = _readme(study, data_name, sums, data_note).encode("utf-8")
+    files["README.md"] = _readme(study, data_name, sums, data_note, report=include_report).encode("utf-8")
     sums["README.md"] = hashlib.sha256(files["README.md"]).hexdigest()
     files["SHA256SUMS"] = "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)

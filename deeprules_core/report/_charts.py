@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ._facts import ModelFacts, ReportFacts, SplitFacts, metric_name
+from ._facts import ModelFacts, ReportFacts, SplitFacts
+from ._text import metric_name, model_label
 
 __all__ = [
     "class_balance_png",
@@ -28,6 +29,38 @@ __all__ = [
 WIDTH_IN, HEIGHT_IN, DPI = 6.4, 2.8, 120
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 MAX_CLASSES_DRAWN = 12
+#: Legend entries longer than this are cut with an ellipsis; longer than LEGEND_WRAP, wrapped.
+LEGEND_CHARS, LEGEND_WRAP = 48, 26
+#: A metric in [0, 1] is never drawn on an axis narrower than this (tiny gaps look huge).
+MIN_METRIC_SPAN = 0.05
+
+
+def _legend_label(text: Any, wrap: int = LEGEND_WRAP) -> str:
+    """A class name for a legend: at most LEGEND_CHARS characters (… when cut), wrapped."""
+    import textwrap
+
+    s = str(text)
+    if len(s) > LEGEND_CHARS:
+        s = s[: LEGEND_CHARS - 1].rstrip() + "…"
+    return "\n".join(textwrap.wrap(s, wrap)) or s
+
+
+def _unit_span(values: Sequence[float] | np.ndarray) -> tuple[float, float] | None:
+    """Axis limits at least MIN_METRIC_SPAN wide for values in [0, 1]; None for other values."""
+    v = np.asarray([x for x in np.ravel(values) if np.isfinite(x)], dtype=float)
+    if v.size == 0 or v.min() < 0 or v.max() > 1:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo >= MIN_METRIC_SPAN:
+        return None
+    pad = (MIN_METRIC_SPAN - (hi - lo)) / 2
+    lo, hi = lo - pad, hi + pad
+    if hi > 1:
+        lo, hi = lo - (hi - 1), 1.0
+    if lo < 0:
+        lo, hi = 0.0, hi - lo
+    margin = 0.05 * MIN_METRIC_SPAN
+    return max(0.0, lo - margin), min(1.0 + margin, hi + margin)
 
 
 def _figure(width: float = WIDTH_IN, height: float = HEIGHT_IN) -> Any:
@@ -73,7 +106,9 @@ def _scatter(ax: Any, x: np.ndarray, y: np.ndarray, labels: Sequence[str], title
     levels = list(dict.fromkeys(labels))
     for i, lev in enumerate(levels[:MAX_CLASSES_DRAWN]):
         mask = np.array([lab == lev for lab in labels])
-        ax.scatter(x[mask], y[mask], s=6, alpha=0.7, color=PALETTE[i % len(PALETTE)], label=str(lev)[:20])
+        ax.scatter(
+            x[mask], y[mask], s=6, alpha=0.7, color=PALETTE[i % len(PALETTE)], label=_legend_label(lev)
+        )
     ax.legend(fontsize=6, markerscale=2, frameon=False, loc="best")
     ax.set_title(title)
     _style(ax)
@@ -109,9 +144,11 @@ def split_png(split: SplitFacts | None) -> bytes | None:
         left = np.zeros(len(sides))
         for i, c in enumerate(classes):
             vals = np.array([split.class_counts.get(s, {}).get(c, 0) for s in sides], dtype=float)
-            ax.barh(sides, vals, left=left, color=PALETTE[i % len(PALETTE)], label=str(c)[:20])
+            ax.barh(
+                sides, vals, left=left, color=PALETTE[i % len(PALETTE)], label=_legend_label(c, LEGEND_CHARS)
+            )
             left += vals
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
     else:
         ax.barh(sides, [split.sizes[s] for s in sides], color=PALETTE[0])
     for i, s in enumerate(sides):
@@ -123,7 +160,9 @@ def split_png(split: SplitFacts | None) -> bytes | None:
     return _png(fig)
 
 
-def metrics_png(models: Sequence[ModelFacts], metric: str | None) -> bytes | None:
+def metrics_png(
+    models: Sequence[ModelFacts], metric: str | None, task: str = "classification"
+) -> bytes | None:
     """The primary metric of every model with its 95% interval, tuning and test side."""
     if not models or not metric:
         return None
@@ -136,8 +175,10 @@ def metrics_png(models: Sequence[ModelFacts], metric: str | None) -> bytes | Non
     if not rows:
         return None
     names = list(dict.fromkeys(m.name for m in models))
+    families = {m.name: m.family for m in models}
     fig = _figure(height=max(1.6, 0.4 * len(names) + 0.9))
     ax = fig.add_subplot()
+    drawn: list[float] = []
     for side, color in (("tune", PALETTE[0]), ("test", PALETTE[3])):
         pts = [r for r in rows if r[1] == side]
         if not pts:
@@ -148,7 +189,11 @@ def metrics_png(models: Sequence[ModelFacts], metric: str | None) -> bytes | Non
         hi = np.array([r[3].get("high", r[3]["value"]) for r in pts], dtype=float)
         err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
         ax.errorbar(vals, ys, xerr=err, fmt="o", ms=4, capsize=3, color=color, label=side)
-    ax.set_yticks(range(len(names)), names)
+        drawn += [*vals, *lo, *hi]
+    limits = _unit_span(drawn)
+    if limits:
+        ax.set_xlim(*limits)
+    ax.set_yticks(range(len(names)), [model_label(families[n], task) for n in names])
     ax.invert_yaxis()
     ax.set_xlabel(f"{metric_name(metric)} (95% CI)", fontsize=8)
     ax.legend(fontsize=7, frameon=False)
@@ -157,21 +202,30 @@ def metrics_png(models: Sequence[ModelFacts], metric: str | None) -> bytes | Non
     return _png(fig)
 
 
-def shuffled_null_png(control: Mapping[str, Any] | None) -> bytes | None:
+def shuffled_null_png(control: Mapping[str, Any] | None, model: str = "") -> bytes | None:
     """The shuffled-label null distribution with the real score marked."""
     if not control or not control.get("null"):
         return None
     null = np.array([v for v in control["null"] if v is not None], dtype=float)
     if null.size == 0 or control.get("real") is None:
         return None
-    fig = _figure(height=2.3)
+    few = null.size < 10  # a histogram of three values is three bars of height 1: draw the values
+    fig = _figure(height=1.6 if few else 2.3)
     ax = fig.add_subplot()
-    ax.hist(null, bins=min(20, max(5, null.size // 2)), color="#bbbbbb", label="shuffled labels")
+    if few:
+        ax.plot(
+            null, np.zeros_like(null), "o", color="#888888", ms=6, label=f"shuffled labels ({null.size} runs)"
+        )
+        ax.set_yticks([])
+        ax.set_ylim(-1.0, 1.6)  # the legend sits above the points
+        ax.spines["left"].set_visible(False)
+    else:
+        ax.hist(null, bins=min(20, max(5, null.size // 2)), color="#bbbbbb", label="shuffled labels")
+        ax.set_ylabel("shuffles", fontsize=8)
     ax.axvline(float(control["real"]), color=PALETTE[3], lw=2, label="real labels")
     ax.set_xlabel(metric_name(str(control.get("metric", "score"))), fontsize=8)
-    ax.set_ylabel("shuffles", fontsize=8)
-    ax.legend(fontsize=7, frameon=False)
-    ax.set_title(f"Shuffled-label control ({control.get('model', '')})")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2)
+    ax.set_title(f"Shuffled-label control ({model or control.get('model', '')})")
     _style(ax)
     return _png(fig)
 
@@ -212,6 +266,10 @@ def learning_curve_png(curve: Mapping[str, Any] | None, title: str = "Learning c
             ax.plot(x, v[: len(x)], color=PALETTE[i % len(PALETTE)], label=k.replace("_", " "), lw=1.5)
         if isinstance(curve.get("best_epoch"), int) and xkey in ("epoch", "epochs"):
             ax.axvline(curve["best_epoch"], color="#999999", lw=1, ls="--", label="best epoch")
+        if ylabel != "loss":
+            limits = _unit_span(np.concatenate([np.asarray(v, dtype=float) for v in group.values()]))
+            if limits:
+                ax.set_ylim(*limits)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         xlabel = {"n_train": "training samples"}.get(xkey or "", (xkey or "epoch").replace("_", " "))
         ax.set_xlabel(xlabel, fontsize=8)
@@ -232,9 +290,10 @@ def chart_png(name: str, facts: ReportFacts) -> bytes | None:
     if name == "split":
         return split_png(facts.split)
     if name == "metrics":
-        return metrics_png(facts.models, facts.primary_metric)
+        return metrics_png(facts.models, facts.primary_metric, facts.task)
     if name == "shuffled_null":
-        return shuffled_null_png(facts.controls.get("shuffled_label"))
+        ctrl = facts.shuffled_control
+        return shuffled_null_png(ctrl, facts.label_of(ctrl.get("model")) if ctrl else "")
     if name in ("learning_curve", "deep_learning_curve"):
         if name == "deep_learning_curve":
             models = list(facts.deep_models)
@@ -242,7 +301,7 @@ def chart_png(name: str, facts: ReportFacts) -> bytes | None:
             sel = facts.model(facts.selected)
             models = ([sel] if sel else []) + [m for m in facts.models if m is not sel and m.kind != "deep"]
         for m in models:
-            png = learning_curve_png(m.learning_curve, f"Learning curve: {m.name}")
+            png = learning_curve_png(m.learning_curve, f"Learning curve: {facts.label_of(m.name)}")
             if png:
                 return png
         return None

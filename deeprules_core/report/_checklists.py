@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding
-from ._facts import ReportFacts, fmt_ci, fmt_num, metric_name
+from ._facts import NOT_STATED, ReportFacts
+from ._text import fmt_ci, fmt_fixed, fmt_value, metric_name, plural
+from ._wording import comparison_text, control_line, deep_training_rows, outputs_text, trials_text
 
 __all__ = ["TO_COMPLETE", "ChecklistItem", "dome_items", "reforms_items"]
 
@@ -45,9 +47,8 @@ def _provenance(f: ReportFacts) -> str | None:
         return None
     p = d.provenance
     parts = [f"{d.name} (sha256 {d.sha256})"]
-    for key, label in (("source", "source"), ("version", "version"), ("download_date", "downloaded")):
-        if p.get(key):
-            parts.append(f"{label} {p[key]}")
+    for key, label in (("source", "source"), ("version", "version"), ("download_date", "download date")):
+        parts.append(f"{label} {p.get(key) or NOT_STATED}")
     if p.get("licence"):
         parts.append(f"licence {p['licence']}")
     return "; ".join(parts) + "."
@@ -57,7 +58,7 @@ def _sizes(f: ReportFacts) -> str | None:
     d = f.dataset
     if d is None or (d.rows is None and not f.class_counts):
         return None
-    out = f"{d.rows} samples" if d.rows is not None else ""
+    out = plural(d.rows, "sample") if d.rows is not None else ""
     if f.class_counts:
         out += (
             ("; " if out else "") + "per class: " + ", ".join(f"{k} {v}" for k, v in f.class_counts.items())
@@ -102,7 +103,7 @@ def _redundancy(f: ReportFacts) -> str | None:
     )
     audit = _codes(f, "split_group_overlap", "split_duplicate_overlap")
     how += (
-        f". Leakage audit: {len(audit)} finding(s) ({', '.join(x.code for x in audit)})"
+        f". Leakage audit: {plural(len(audit), 'finding')} ({', '.join(x.code for x in audit)})"
         if audit
         else ". Leakage audit: no group or duplicate overlap between sides"
     )
@@ -115,7 +116,7 @@ def _preprocessing(f: ReportFacts) -> str | None:
     pre = f.preprocessing
     if pre.get("steps"):
         n = pre.get("n_features")
-        out = f"{n} features; " if n is not None else ""
+        out = f"{plural(int(n), 'feature')}; " if isinstance(n, int) else ""
         out += (
             f"{', '.join(map(str, pre['steps']))}, fitted on {pre.get('fitted_on', 'the training rows only')}"
         )
@@ -134,36 +135,42 @@ def _preprocessing(f: ReportFacts) -> str | None:
 def _models(f: ReportFacts) -> str | None:
     if not f.models:
         return None
-    names = ", ".join(f"{m.name} ({m.kind})" for m in f.models)
-    sel = (
-        f"; selected: {f.selected} (best {metric_name(f.primary_metric or '')} on the tuning side)"
-        if f.selected
-        else ""
-    )
+    names = ", ".join(f"{f.label_of(m.name)} ({m.kind})" for m in f.models)
+    sel = ""
+    if f.selected:
+        sel = f"; selected: {f.label_of(f.selected)} (best {metric_name(f.primary_metric or '')} on the tuning side)"
     return names + sel + "."
 
 
 def _search(f: ReportFacts) -> str | None:
     if not f.models:
         return None
-    parts = [f"{m.name}: {m.n_trials} trial(s)" for m in f.models]
+    parts = [f"{f.label_of(m.name)}: {trials_text(m)}" for m in f.models]
     budget = f"Budget {f.budget} trials per model family. " if f.budget is not None else ""
     return budget + "; ".join(parts) + ". The full trial log and chosen values are in results.json."
 
 
 def _p_vs_n(f: ReportFacts) -> str | None:
-    n = f.split.sizes.get("train") if f.split else (f.dataset.rows if f.dataset else None)
-    if n is None:
-        return None
+    n_feat = f.dataset.n_features if f.dataset else None
+    if f.split is None and f.n_train is None:
+        n = f.dataset.rows if f.dataset else None
+        if n is None or n_feat is None:
+            return None
+        return (
+            f"{plural(n_feat, 'input feature')} for N = {plural(n, 'sample')} (no split has been made yet)."
+        )
+    n_train = f.n_train
     parts = []
-    if f.dataset and f.dataset.n_features is not None:
-        parts.append(f"{f.dataset.n_features} input features")
+    if n_feat is not None and n_train is not None:
+        parts.append(f"{plural(n_feat, 'input feature')} for N = {plural(n_train, 'training sample')}")
     for m in f.deep_models:
         if m.n_params:
-            parts.append(f"{m.name} {m.n_params:,} parameters")
-    if not parts:
-        return None
-    return ", ".join(parts) + f" for N = {n} training samples."
+            fitted, note = deep_training_rows(f, m)
+            per = f" fitted on {plural(fitted, 'training sample')}" if fitted else ""
+            parts.append(
+                f"{f.label_of(m.name)}: {m.n_params:,} parameters{per}" + (f" ({note})" if note else "")
+            )
+    return "; ".join(parts) + "." if parts else None
 
 
 def _fitting(f: ReportFacts) -> str | None:
@@ -172,13 +179,15 @@ def _fitting(f: ReportFacts) -> str | None:
     for m in f.models:
         tr, tu = m.metrics.get("train"), m.metrics.get("tune")
         if pm and tr and tu and pm in tr and pm in tu:
-            lines.append(f"{m.name} {fmt_num(tr[pm].get('value'))} → {fmt_num(tu[pm].get('value'))}")
-    sl = f.controls.get("shuffled_label")
+            lines.append(
+                f"{f.label_of(m.name)} {fmt_fixed(tr[pm].get('value'))} → {fmt_fixed(tu[pm].get('value'))}"
+            )
+    sl = f.shuffled_control
     out = ""
     if lines:
         out = f"Train → tune {metric_name(pm or '')}: " + "; ".join(lines) + "."
     if sl:
-        out += f" Shuffled-label control: real {fmt_num(sl.get('real'))}, p = {fmt_num(sl.get('p_value'))}."
+        out += f" {control_line(f, sl)}"
     overfit = _codes(f, "overfitting", "no_signal")
     if overfit:
         out += f" Findings: {', '.join(x.code for x in overfit)}."
@@ -198,9 +207,9 @@ def _regularisation(f: ReportFacts) -> str | None:
     )
     parts = []
     for m in f.models:
-        vals = [f"{k}={m.params[k]}" for k in keys if k in m.params]
+        vals = [f"{k}={fmt_value(m.params[k], key=k)}" for k in keys if k in m.params]
         if vals:
-            parts.append(f"{m.name}: " + ", ".join(vals))
+            parts.append(f"{f.label_of(m.name)}: " + ", ".join(vals))
     return "; ".join(parts) + "." if parts else None
 
 
@@ -210,20 +219,19 @@ def _metrics(f: ReportFacts, side: str) -> str | None:
         return None
     panel = m.metrics[side] or {}
     return (
-        f"{m.name} on the {side} side: "
+        f"{f.label_of(m.name)} on the {side} side: "
         + "; ".join(f"{metric_name(k)} {fmt_ci(v)}" for k, v in panel.items())
         + "."
     )
 
 
 def _comparisons(f: ReportFacts) -> str | None:
-    base = [m.name for m in f.baselines]
+    base = [f.label_of(m.name) for m in f.baselines]
     if not base:
         return None
     out = "Baselines: " + ", ".join(base) + "."
-    for c in f.comparisons[:6]:
-        ci = fmt_ci({"value": c.get("diff"), "low": c.get("low"), "high": c.get("high")})
-        out += f" {c.get('a')} − {c.get('b')} ({metric_name(str(c.get('metric')))}): {ci}."
+    for c in f.unique_comparisons[:6]:
+        out += f" Paired difference in {comparison_text(f, c)}."
     return out
 
 
@@ -246,17 +254,28 @@ def _interpretability(f: ReportFacts) -> str | None:
 
 
 def _time(f: ReportFacts) -> str | None:
-    parts = [f"{m.name} {m.duration_s:.1f} s" for m in f.models if m.duration_s is not None]
+    parts = [f"{f.label_of(m.name)} {m.duration_s:.1f} s" for m in f.models if m.duration_s is not None]
     return "Fitting and tuning time: " + ", ".join(parts) + "." if parts else None
 
 
 def _software(f: ReportFacts) -> str:
     v = f.versions
     return (
-        f"deeprules {v.get('deeprules', 'development version')}, Python {v.get('python', '?')}; "
-        "the reproducibility bundle (study.yaml, split.csv, SHA256SUMS, versions.json) re-runs the analysis "
-        "with 'python -m deeprules_core run study.yaml --out DIR'."
+        f"deeprules {v.get('deeprules', 'development version')}, Python {v.get('python', '?')} (versions of "
+        f"every package in the reproducibility record); {outputs_text(f)}."
     )
+
+
+def _predictions(f: ReportFacts) -> str | None:
+    if not f.has_predictions:
+        return None
+    where = {
+        "bundle": "in results.json of the reproducibility bundle",
+        "run": "in results.json in the output folder of 'deeprules run'",
+    }.get(f.outputs)
+    if where is None:
+        return None  # stored in the workspace only: whether they are shared is the authors' to say
+    return f"Every model's predictions on the tuning side (and the test side once used) are {where}."
 
 
 def _evaluation_method(f: ReportFacts) -> str | None:
@@ -264,7 +283,7 @@ def _evaluation_method(f: ReportFacts) -> str | None:
     if s is None:
         return None
     cv = f"{s.n_folds}-fold cross-validation on the training side for tuning, " if s.n_folds else ""
-    uses = f"; test set used {len(f.test_uses)} time(s) (logged)" if f.test_uses else ""
+    uses = f"; test set used {plural(len(f.test_uses), 'time')} (logged)" if f.test_uses else ""
     return f"{cv}selection on the tuning side, one evaluation of the selected model on the locked test set{uses}."
 
 
@@ -321,7 +340,7 @@ def dome_items(facts: ReportFacts) -> list[ChecklistItem]:
         A("Evaluation", "Performance metrics (test set)", _metrics(f, "test")),
         A("Evaluation", "Comparison with simpler baselines", _comparisons(f)),
         A("Evaluation", "Confidence intervals and statistical tests", _uncertainty(f)),
-        A("Evaluation", "Availability of raw predictions", "Every model's predictions on the tuning side (and the test side once used) are in results.json of the reproducibility bundle." if f.has_predictions else None),
+        A("Evaluation", "Availability of raw predictions", _predictions(f)),
     ]  # fmt: skip
 
 
@@ -332,7 +351,7 @@ def reforms_items(facts: ReportFacts) -> list[ChecklistItem]:
     d = f.study.design
     prep = _codes(f, "out_of_range_values", "mixed_units", "numeric_stored_as_string")
     dup = _codes(f, "split_duplicate_overlap", "exact_duplicates", "near_duplicates")
-    sl = f.controls.get("shuffled_label")
+    sl = f.shuffled_control
     return [
         A("Study goals", "Question and population", d.question or None),
         A("Study goals", "Motivation for using machine learning", None),
@@ -345,18 +364,18 @@ def reforms_items(facts: ReportFacts) -> list[ChecklistItem]:
         A("Data quality", "Missingness", _missingness(f)),
         A("Data quality", "Study design", f"{d.study_type} study, replicates {d.replicate_kind.replace('_', ' ')}." if d.study_type != "unknown" else None),
         A("Preprocessing", "Exclusions of rows or features", None),
-        A("Preprocessing", "Impossible or inconsistent values", (f"{len(prep)} finding(s): " + ", ".join(x.code for x in prep) if prep else "No such finding.") if f.checks_run else None),
+        A("Preprocessing", "Impossible or inconsistent values", (f"{plural(len(prep), 'finding')}: " + ", ".join(x.code for x in prep) if prep else "No such finding.") if f.checks_run else None),
         A("Preprocessing", "Transformations", _preprocessing(f)),
         A("Modelling", "Models tried and selection", _models(f)),
         A("Modelling", "Hyper-parameter tuning", _search(f)),
         A("Modelling", "Baselines", _comparisons(f)),
         A("Data leakage", "Preprocessing fitted on training data only", _preprocessing(f)),
         A("Data leakage", "Dependence between training and test data", _redundancy(f)),
-        A("Data leakage", "Duplicates across splits", (f"{len(dup)} duplicate finding(s)." if dup else "No duplicate finding.") if f.checks_run else None),
+        A("Data leakage", "Duplicates across splits", (f"{plural(len(dup), 'duplicate finding')}." if dup else "No duplicate finding.") if f.checks_run else None),
         A("Data leakage", "Legitimacy of every feature", _leakage_features(f)),
         A("Metrics and uncertainty", "Metrics with intervals", _metrics(f, "test") or _metrics(f, "tune")),
         A("Metrics and uncertainty", "Uncertainty estimation", _uncertainty(f)),
-        A("Metrics and uncertainty", "Controls", f"Shuffled-label control: real {fmt_num(sl.get('real'))}, p = {fmt_num(sl.get('p_value'))}." if sl else None),
+        A("Metrics and uncertainty", "Controls", control_line(f, sl) if sl else None),
         A("Generalisability and limits", "External validation", None),
         A("Generalisability and limits", "Limitations", None),
     ]  # fmt: skip

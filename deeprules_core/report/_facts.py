@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..findings import Finding, sort_findings, to_jsonable
-from ..study import Study, package_versions, utcnow
+from ..study import Design, Study, package_versions, utcnow
+from ._text import METRIC_NAMES, fmt_ci, fmt_num, fmt_p, metric_name, model_label
 
 __all__ = [
     "DatasetFacts",
@@ -29,12 +31,17 @@ __all__ = [
     "ReportFacts",
     "gather_facts",
     "summarise_split",
+    "clean_provenance",
     "pca_summary",
     "STEP_ALIASES",
+    "OUTPUTS",
+    "NOT_STATED",
+    "METRIC_NAMES",
     "fmt_num",
     "fmt_ci",
     "fmt_p",
     "metric_name",
+    "model_label",
 ]
 
 #: Step names as the steps record them (several spellings are accepted).
@@ -52,6 +59,11 @@ STEP_ALIASES: dict[str, tuple[str, ...]] = {
 #: PCA points drawn in the report; more are subsampled (a chart, not an analysis).
 MAX_PCA_POINTS = 2000
 PROVENANCE_KEYS = ("source", "version", "download_date", "licence", "description", "entered_by")
+#: What accompanies the report: the PDF alone, a ``deeprules run`` folder, or a bundle.
+OUTPUTS = ("pdf", "run", "bundle")
+NOT_STATED = "not stated"
+#: Provenance values that say nothing (filled in by a tool, not by the person who got the data).
+_PLACEHOLDERS = ("as found on disk", "not stated", "unknown", "n/a", "none")
 
 
 @dataclass(frozen=True)
@@ -133,8 +145,10 @@ class ReportFacts:
     test_uses: tuple[Mapping[str, Any], ...] = ()
     preprocessing: Mapping[str, Any] = field(default_factory=dict)
     cv: Mapping[str, Any] = field(default_factory=dict)
-    statement: str = ""
+    statement: str = ""  # the headline on the selected model (see _wording.headline)
     has_predictions: bool = False
+    outputs: str = "pdf"  # one of OUTPUTS: what is written next to this report
+    n_rows: Mapping[str, int] = field(default_factory=dict)  # labelled rows per side (results)
 
     # ---- derived views -------------------------------------------------------
     @property
@@ -167,6 +181,54 @@ class ReportFacts:
     def findings_for_tip(self, tip: int) -> list[Finding]:
         return [f for f in self.findings if f.tip == tip]
 
+    def label_of(self, name: str | None, *, long: bool = False) -> str:
+        """The display name of a fitted model (by its family and the task)."""
+        m = self.model(name)
+        return model_label(m.family if m else str(name), self.task, long=long)
+
+    @property
+    def unique_comparisons(self) -> list[Mapping[str, Any]]:
+        """The paired comparisons, each pair once (B − A is dropped when A − B is there)."""
+        seen: set[tuple[Any, ...]] = set()
+        out = []
+        for c in self.comparisons:
+            key = (frozenset((c.get("a"), c.get("b"))), c.get("metric"))
+            if key not in seen:
+                seen.add(key)
+                out.append(c)
+        return out
+
+    @property
+    def shuffled_control(self) -> Mapping[str, Any] | None:
+        """The shuffled-label control of the selected model (a deep model stores its own),
+        else the baselines' control."""
+        sel = self.model(self.selected)
+        own = (sel.extra.get("controls") or {}).get("shuffled_label") if sel else None
+        return own or self.controls.get("shuffled_label") or None
+
+    @property
+    def all_shuffled_controls(self) -> list[Mapping[str, Any]]:
+        """Every shuffled-label control: the selected model's first, then the others."""
+        out = [m.extra["controls"]["shuffled_label"] for m in self.models
+               if (m.extra.get("controls") or {}).get("shuffled_label")]  # fmt: skip
+        if self.controls.get("shuffled_label"):
+            out.append(self.controls["shuffled_label"])
+        first = self.shuffled_control
+        return [first, *[c for c in out if c is not first]] if first else out
+
+    @property
+    def design_answered(self) -> bool:
+        """False when the design questionnaire was never filled in (every answer the default):
+        then a False ``sensitive_data`` means "not asked", not "no"."""
+        return self.study.design != Design()
+
+    @property
+    def n_train(self) -> int | None:
+        """Labelled rows on the training side (the models' count, else the split's)."""
+        if self.n_rows.get("train") is not None:
+            return int(self.n_rows["train"])
+        return self.split.sizes.get("train") if self.split else None
+
 
 # --------------------------------------------------------------------------- helpers
 def _f(value: Any) -> float | None:
@@ -177,7 +239,15 @@ def _f(value: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-_EXTRA_KEYS = ("device", "deterministic", "seed_summary", "architecture", "tuning_note")
+_EXTRA_KEYS = (
+    "device",
+    "deterministic",
+    "seed_summary",
+    "architecture",
+    "tuning_note",
+    "controls",
+    "cv_note",
+)
 
 
 def _models(results: Mapping[str, Any]) -> tuple[ModelFacts, ...]:
@@ -329,10 +399,46 @@ def _class_counts(df: pd.DataFrame | None, roles: Any, split: SplitFacts | None)
     return {}
 
 
+def _stated(value: Any) -> bool:
+    """False for an empty value or a placeholder such as 'as found on disk'."""
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    return bool(text) and not any(text.startswith(p) for p in _PLACEHOLDERS)
+
+
+def _unstated_by_tool(provenance: Mapping[str, Any]) -> set[str]:
+    """Fields a tool filled in for the user, as its description says ('deeprules run' writes
+    "Not stated in the study file: download_date, ..." and "No download date was given")."""
+    text = str(provenance.get("description") or "")
+    out = set()
+    m = re.search(r"not stated in the study file:\s*([a-z_, ]+)", text, flags=re.IGNORECASE)
+    if m:
+        out |= {k.strip() for k in m.group(1).split(",")}
+    if re.search(r"no download date was given", text, flags=re.IGNORECASE):
+        out.add("download_date")
+    return out & set(PROVENANCE_KEYS)
+
+
+def clean_provenance(provenance: Mapping[str, Any] | None) -> dict[str, str]:
+    """The provenance fields a person actually stated (placeholders, blanks and values a tool
+    filled in dropped). A download date a tool took from the file is kept as ``file_date``."""
+    given = dict(provenance or {})
+    unstated = _unstated_by_tool(given)
+    out = {k: str(v) for k, v in given.items() if k in PROVENANCE_KEYS and k not in unstated and _stated(v)}
+    if "download_date" in unstated and _stated(given.get("download_date")):
+        out["file_date"] = str(given["download_date"])
+    if out.get("source", "").startswith("file:"):  # a path on the analyst's disk is not a source
+        out["local_file"] = out.pop("source")
+    elif "source" in unstated and _stated(given.get("source")):
+        out["local_file"] = str(given["source"])
+    return out
+
+
 def _dataset_facts(
     study: Study, dataset: Mapping[str, Any] | None, provenance: Mapping[str, Any] | None
 ) -> tuple[DatasetFacts, ...]:
-    prov = {k: str(v) for k, v in (provenance or {}).items() if k in PROVENANCE_KEYS and v not in (None, "")}
+    prov = clean_provenance(provenance)
     out = []
     for ref in study.datasets:
         last = ref is study.datasets[-1]
@@ -373,12 +479,23 @@ def gather_facts(
     df: pd.DataFrame | None = None,
     interpret: Mapping[str, Any] | None = None,
     test_uses: Sequence[Mapping[str, Any]] = (),
+    outputs: str | None = None,
 ) -> ReportFacts:
     """Gather every fact of the report from its parts; none of them is required.
 
     ``findings=None`` means "no check was run"; an empty list means "checks ran and found
     nothing". ``provenance`` may be a mapping or an object with the provenance attributes.
+    ``outputs`` says what is written next to the report (:data:`OUTPUTS`): ``"pdf"`` (the
+    report alone: no bundle is claimed), ``"run"`` (the folder of ``deeprules run``) or
+    ``"bundle"`` (the reproducibility bundle). ``None``: ``"run"`` when the study has a
+    ``run`` step, else ``"pdf"``.
     """
+    if outputs is None:
+        outputs = "run" if study.step("run") is not None else "pdf"
+    if outputs not in OUTPUTS:
+        raise ValueError(
+            f"The 'outputs' parameter of gather_facts must be one of {OUTPUTS}. Got {outputs!r} instead."
+        )
     results = dict(results or {})
     if provenance is not None and not isinstance(provenance, Mapping):
         provenance = {k: getattr(provenance, k, None) for k in PROVENANCE_KEYS}
@@ -406,7 +523,7 @@ def gather_facts(
         for src in (rec.params, rec.summary):
             for k, v in src.items():
                 interp.setdefault(k, v)
-    return ReportFacts(
+    facts = ReportFacts(
         study=study,
         generated_at=utcnow(),
         datasets=_dataset_facts(study, dataset, provenance),  # type: ignore[arg-type]
@@ -438,56 +555,9 @@ def gather_facts(
         has_predictions=any(
             isinstance(m, Mapping) and m.get("predictions") for m in (results.get("models") or {}).values()
         ),
+        outputs=outputs,
+        n_rows={str(k): int(v) for k, v in (results.get("n_rows") or {}).items() if isinstance(v, int)},
     )
+    from ._wording import headline  # the report's own sentence: display names, "selected" not "best"
 
-
-# --------------------------------------------------------------------------- formatting
-METRIC_NAMES = {
-    "auprc": "AUPRC",
-    "auroc": "AUROC",
-    "balanced_accuracy": "balanced accuracy",
-    "mcc": "MCC",
-    "f1": "F1",
-    "brier": "Brier score",
-    "r2": "R²",
-    "mae": "MAE",
-    "rmse": "RMSE",
-    "spearman": "Spearman ρ",
-}
-
-
-def fmt_num(value: Any, digits: int = 3) -> str:
-    """A number for the report: fixed digits, 'n/a' when missing."""
-    v = _f(value)
-    if v is None:
-        return "n/a"
-    if v != 0 and (abs(v) < 10 ** (-digits) or abs(v) >= 1e6):
-        return f"{v:.{digits - 1}e}"
-    return f"{v:.{digits}f}"
-
-
-def fmt_ci(entry: Mapping[str, Any] | None, digits: int = 3, *, compact: bool = False) -> str:
-    """``{"value", "low", "high"}`` as '0.812 (95% CI 0.741–0.880)', or '0.812 [0.741, 0.880]'
-    when ``compact`` (tables whose header says "95% CI")."""
-    if not entry or _f(entry.get("value")) is None:
-        return "n/a"
-    out = fmt_num(entry["value"], digits)
-    low, high = _f(entry.get("low")), _f(entry.get("high"))
-    if low is not None and high is not None:
-        lo, hi = fmt_num(low, digits), fmt_num(high, digits)
-        if compact:
-            out += f" [{lo}, {hi}]"
-        else:
-            out += f" (95% CI {lo} to {hi})" if low < 0 else f" (95% CI {lo}–{hi})"
-    return out
-
-
-def fmt_p(p: Any) -> str:
-    v = _f(p)
-    if v is None:
-        return "n/a"
-    return f"p = {v:.3f}" if v >= 0.001 else "p < 0.001"
-
-
-def metric_name(key: str) -> str:
-    return METRIC_NAMES.get(key, key)
+    return replace(facts, statement=headline(facts) or facts.statement)

@@ -11,7 +11,9 @@ from typing import Any
 
 from ..findings import Finding
 from ..study import Study
-from ._facts import ReportFacts, fmt_ci, fmt_num, fmt_p, gather_facts, metric_name
+from ._facts import NOT_STATED, ReportFacts, gather_facts
+from ._text import fmt_ci, fmt_num, fmt_p, metric_name, plural
+from ._wording import control_verdict, outputs_text
 
 __all__ = ["methods_text", "methods_paragraph"]
 
@@ -24,25 +26,25 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _count(n: int, word: str) -> str:
+    return f"no {word}" if n == 0 else plural(n, word)
+
+
 def _data(f: ReportFacts) -> list[str]:
     d = f.dataset
     if d is None:
         return []
     shape = []
     if d.rows is not None:
-        shape.append(f"{d.rows} samples")
+        shape.append(plural(d.rows, "sample"))
     if d.n_features is not None:
-        shape.append(f"{d.n_features} features")
+        shape.append(plural(d.n_features, "feature"))
     p = d.provenance
-    src = []
-    if p.get("source"):
-        src.append(f"obtained from {p['source']}")
-    if p.get("version"):
-        src.append(f"version {p['version']}")
-    if p.get("download_date"):
-        src.append(f"downloaded on {p['download_date']}")
+    src = f"obtained from {p['source']}" if p.get("source") else f"source {NOT_STATED}"
+    src += f", version {p.get('version') or NOT_STATED}"
+    src += f", download date {p.get('download_date') or NOT_STATED}"
     out = f"We analysed {d.name}" + (f" ({', '.join(shape)})" if shape else "")
-    out += (", " + ", ".join(src) if src else "") + f"; the exact file has SHA-256 {d.sha256}."
+    out += f", {src}; the exact file has SHA-256 {d.sha256}."
     sents = [out]
     if f.label:
         counts = f" ({', '.join(f'{k}: {v}' for k, v in f.class_counts.items())})" if f.class_counts else ""
@@ -56,17 +58,21 @@ def _design(f: ReportFacts) -> list[str]:
     if f.checks_run:
         n_err = sum(x.severity == "error" for x in f.findings)
         n_warn = sum(x.severity == "warning" for x in f.findings)
-        acks = sum(f.study.acknowledgement(x.key) is not None for x in f.findings)
+        acks = sum(f.study.acknowledgement(x.key) is not None for x in f.findings if x.severity != "info")
         what = (
             "schema, quality, batch-effect and confounding checks"
             if f.confounds_run
             else "schema and quality checks"
         )
-        out.append(
-            f"Before modelling, the data passed {what} ({n_err} error(s) and {n_warn} warning(s)"
-            + (f", {acks} of them acknowledged with a written justification" if acks else "")
-            + ")."
-        )
+        if n_err or n_warn:
+            out.append(
+                f"Before modelling, the data went through {what}; the checks raised "
+                f"{_count(n_err, 'error')} and {_count(n_warn, 'warning')} (listed in the checklist)"
+                + (f", {acks} of them acknowledged with a written justification" if acks else "")
+                + "."
+            )
+        else:
+            out.append(f"Before modelling, the data passed {what} with no error and no warning.")
     if r.batch or r.covariates:
         meta = _join([*r.batch, *r.covariates])
         out.append(f"Batch and covariate columns ({meta}) were tested for association with the outcome.")
@@ -85,54 +91,64 @@ def _split(f: ReportFacts) -> list[str]:
     out += "."
     sents = [out]
     if s.n_folds:
-        sents.append(
-            f"Hyper-parameters were chosen by {s.n_folds}-fold cross-validation within the training set; "
-            "preprocessing was fitted on training data only."
-        )
+        deep = [m for m in f.deep_models if m.extra.get("cv_note")]
+        how = f"Hyper-parameters were chosen by {s.n_folds}-fold cross-validation within the training set"
+        if deep and f.baselines:
+            names = _join([f.label_of(m.name) for m in deep])
+            how = (
+                f"The baselines' hyper-parameters were chosen by {s.n_folds}-fold cross-validation within "
+                f"the training set, and those of the deep {'model' if len(deep) == 1 else 'models'} ({names}) "
+                "by the validation score on the first cross-validation fold of the training set"
+            )
+        sents.append(how + "; preprocessing was fitted on training data only.")
     return sents
 
 
 def _models(f: ReportFacts) -> list[str]:
     if not f.models:
         return ["No model had been fitted when this report was generated."]
-    base = [m.name.replace("_", " ") for m in f.baselines]
-    deep = [f"{m.family} ({m.n_seeds} seeds)" if m.n_seeds > 1 else m.family for m in f.deep_models]
-    out = []
-    what = []
-    if base:
-        what.append("baselines (" + _join(base) + ")")
-    if deep:
-        what.append("deep models (" + _join(deep) + ")")
+    base = [f.label_of(m.name, long=True) for m in f.baselines]
+    deep = [
+        f.label_of(m.name, long=True) + (f" with {m.n_seeds} seeds" if m.n_seeds > 1 else "")
+        for m in f.deep_models
+    ]
+    b = plural(len(base), "baseline")
+    d = plural(len(deep), "deep model")
+    if base and deep:
+        text = f"{b} — {_join(base)} — and {d}, {_join(deep)}"
+    elif base:
+        text = f"{b}: {_join(base)}"
+    else:
+        text = f"{d}: {_join(deep)}"
     budget = (
-        f" with the same budget of {f.budget} hyper-parameter trials per model family" if f.budget else ""
+        f"; every model family had the same budget of {f.budget} hyper-parameter trials" if f.budget else ""
     )
-    out.append(f"We fitted {_join(what)}{budget}.")
+    out = [f"We fitted {text}{budget}."]
     pm = f.primary_metric
     sel = f.model(f.selected)
     metrics = []
     if sel is not None:
         side = "test" if sel.metrics.get("test") else "tune"
         panel = sel.metrics.get(side) or {}
-        keys = [k for k in (pm, *panel) if k in panel]
+        keys = [k for k in (pm, *panel) if k is not None and k in panel]
         keys = list(dict.fromkeys(keys))[:3]
         metrics = [f"{metric_name(k)} {fmt_ci(panel[k])}" for k in keys]
         if metrics:
             where = (
                 "the locked test set" if side == "test" else "the tuning set (the test set was not yet used)"
             )
-            out.append(
-                f"The selected model, {sel.name.replace('_', ' ')}, reached {_join(metrics)} on {where}."
-            )
+            out.append(f"The selected model, {f.label_of(sel.name)}, reached {_join(metrics)} on {where}.")
     unit = f"individuals ({f.study.roles.group})" if f.study.roles.group else "samples"
     out.append(f"Confidence intervals are 95% bootstrap intervals resampling {unit}.")
-    sl = f.controls.get("shuffled_label")
+    sl = f.shuffled_control
     if sl:
-        null = [v for v in sl.get("null") or [] if v is not None]
+        null = [v for v in sl.get("null") or [] if isinstance(v, int | float)]
         mean = sum(null) / len(null) if null else None
         out.append(
-            f"In a shuffled-label control ({len(null)} permutations of the training labels), "
-            f"{sl.get('model')} reached a mean {metric_name(str(sl.get('metric')))} of {fmt_num(mean)} "
-            f"against {fmt_num(sl.get('real'))} with the real labels ({fmt_p(sl.get('p_value'))})."
+            f"In a shuffled-label control ({plural(len(null), 'permutation')} of the training labels, scored "
+            f"on the tuning set), the {f.label_of(sl.get('model'))} model reached a mean "
+            f"{metric_name(str(sl.get('metric')))} of {fmt_num(mean)} against {fmt_num(sl.get('real'))} with "
+            f"the real labels ({fmt_p(sl.get('p_value'))}); {control_verdict(sl)}."
         )
     return out
 
@@ -158,9 +174,8 @@ def _software(f: ReportFacts) -> list[str]:
     ]
     return [
         f"The analysis was run with deeprules {v.get('deeprules', '(development version)')} on Python "
-        f"{v.get('python', '?')}" + (f" ({_join(libs)})" if libs else "") + "; the study file, split "
-        "assignment, checksums and package versions are available as a reproducibility bundle."
-    ]  # fmt: skip
+        f"{v.get('python', '?')}" + (f" ({_join(libs)})" if libs else "") + f"; {outputs_text(f)}."
+    ]
 
 
 def methods_text(facts: ReportFacts) -> str:

@@ -18,9 +18,11 @@ from typing import Any
 from ..findings import Finding, summarise
 from ._charts import chart_png
 from ._checklists import TO_COMPLETE, ChecklistItem, dome_items, reforms_items
-from ._facts import ReportFacts, fmt_ci, fmt_num, metric_name
+from ._facts import NOT_STATED, ReportFacts
 from ._methods import methods_text
+from ._text import fmt_ci, fmt_num, fmt_value, metric_name, plural
 from ._tips import STATUSES, TipStatus, tip_statuses
+from ._wording import provenance_rows, run_files_text, sensitive_text, trials_text
 
 __all__ = ["build_pdf", "FONT_DIR", "STATUS_COLOURS"]
 
@@ -52,14 +54,20 @@ def _clean(text: Any) -> str:
     return "".join(ch for ch in s if ch in "\n\t" or ord(ch) >= 32)
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    if isinstance(value, float):
-        s = fmt_num(value)
-    elif isinstance(value, Mapping | list | tuple):
+def _short(value: Any, limit: int = 80, *, key: str = "") -> str:
+    if isinstance(value, Mapping):
+        s = ", ".join(f"{k}={_short(v, limit, key=str(k))}" for k, v in value.items())
+    elif isinstance(value, list | tuple):
         s = json.dumps(value, ensure_ascii=False, default=str)
+    elif isinstance(value, int | float):
+        s = fmt_value(value, key=key)
     else:
         s = str(value)
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _status_count(n: int, status: str) -> str:
+    return f"{n} {'need attention' if status == 'needs attention' and n != 1 else status}"
 
 
 def _make_pdf(facts: ReportFacts) -> Any:
@@ -100,7 +108,7 @@ def _heading(pdf: Any, text: str, level: int = 0, *, new_page: bool = True) -> N
     elif pdf.will_page_break(30):
         pdf.add_page()
     else:
-        pdf.ln(3 if level == 1 else 2)
+        pdf.ln({0: 7, 1: 3}.get(level, 2))
     pdf.start_section(text, level=level)
     pdf.set_font(FONT, "B", size)
     pdf.set_text_color(*ACCENT)
@@ -115,7 +123,7 @@ def _para(
 ) -> None:
     pdf.set_font(FONT, style, size)
     pdf.set_text_color(*colour)
-    pdf.multi_cell(0, LINE * size / BODY_PT, _clean(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, LINE * size / BODY_PT, _clean(text), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     pdf.set_font(FONT, "", BODY_PT)
 
@@ -171,6 +179,28 @@ def _table(
                 trow.cell(_clean(value), style=style)
     pdf.ln(2)
     pdf.set_font(FONT, "", BODY_PT)
+
+
+#: Tables of at most this many rows are not split across pages (with their heading).
+KEEP_ROWS = 25
+
+
+def _titled_table(pdf: Any, title: str, rows: Sequence[Sequence[Any]], *, note: str = "", **kw: Any) -> None:
+    """A level-1 heading, a table and an optional note, moved to the next page together when a
+    short table would otherwise be split (no page holding two spill-over rows)."""
+
+    def draw(p: Any) -> None:
+        _heading(p, title, level=1)
+        _table(p, rows, **kw)
+        if note:
+            _para(p, note, size=7.5, colour=GREY)
+
+    if len(rows) <= KEEP_ROWS:
+        with pdf.offset_rendering() as dummy:
+            draw(dummy)
+        if dummy.page_break_triggered:
+            pdf.add_page()
+    draw(pdf)
 
 
 def _image(pdf: Any, png: bytes | None, width: float = 150) -> None:
@@ -234,13 +264,13 @@ def _title_page(pdf: Any, facts: ReportFacts, statuses: list[TipStatus]) -> None
     if facts.split is not None and facts.split.sha256:
         rows.append(("Split sha256", facts.split.sha256))
     if facts.selected:
-        rows.append(("Selected model", facts.selected))
+        rows.append(("Selected model", facts.label_of(facts.selected)))
     _table(pdf, rows, widths=(35, 139), header=False, size=9)
     counts = {s: sum(t.status == s for t in statuses) for s in STATUSES}
     pdf.ln(4)
     _para(
         pdf,
-        "Tips: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".",
+        "Tips: " + ", ".join(_status_count(n, s) for s, n in counts.items() if n) + ".",
         style="B",
         size=10.5,
     )
@@ -273,22 +303,26 @@ def _summary(pdf: Any, facts: ReportFacts, statuses: list[TipStatus]) -> None:
     acked = sum(facts.study.acknowledgement(f.key) is not None for f in facts.findings)
     _para(
         pdf,
-        f"Findings: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s); "
-        f"{acked} acknowledged with a written justification.",
+        f"Findings: {plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
+        f"{plural(counts['info'], 'note')}; {acked} acknowledged with a written justification.",
     )
-    missing = [(t.tip.number, m.text) for t in statuses for m in t.missing if t.status != "not applicable"]
+    missing = [(t.tip.number, m) for t in statuses for m in t.missing if t.status != "not applicable"]
     if missing:
         _label(pdf, "Still to do")
-        _bullets(pdf, [f"Tip {n}: {text}" for n, text in missing])
+        _bullets(
+            pdf,
+            [f"Tip {n}: {m.text}" + (f" ({TO_COMPLETE})" if m.attention else "") for n, m in missing],
+        )
 
 
 def _finding_lines(f: Finding) -> str:
     cols = f" [{', '.join(f.columns[:6])}{', …' if len(f.columns) > 6 else ''}]" if f.columns else ""
-    ev = [
-        f"{k} = {_short(v)}"
-        for k, v in f.evidence.items()
-        if isinstance(v, int | float | str) and not isinstance(v, bool)
-    ][:MAX_EVIDENCE_ITEMS]
+    ev = []
+    for k, v in f.evidence.items():
+        if isinstance(v, int | float | str) and not isinstance(v, bool):
+            text = _short(v, key=k)
+            ev.append(f"{k} {text}" if text[:1] in "<>" else f"{k} = {text}")
+    ev = ev[:MAX_EVIDENCE_ITEMS]
     out = f"{f.severity.upper()} · {f.code}{cols}: {f.message}"
     return out + (f" Evidence: {'; '.join(ev)}." if ev else "")
 
@@ -310,9 +344,14 @@ def _tip_section(pdf: Any, facts: ReportFacts, t: TipStatus) -> None:
     if t.done:
         _label(pdf, "What the study shows")
         _bullets(pdf, t.done)
-    if t.missing and t.status != "not applicable":
+    todo = [m.text for m in t.missing if not m.attention]
+    authors = [m.text for m in t.missing if m.attention]
+    if authors and t.status != "not applicable":
+        _label(pdf, "To be completed by the authors")
+        _bullets(pdf, authors, colour=SEVERITY_COLOURS["warning"])
+    if todo and t.status != "not applicable":
         _label(pdf, "Not done yet")
-        _bullets(pdf, [m.text for m in t.missing], colour=GREY)
+        _bullets(pdf, todo, colour=GREY)
     if t.open_findings:
         _label(pdf, "Findings that need attention")
         for f in t.open_findings[:MAX_FINDINGS_PER_TIP]:
@@ -339,41 +378,41 @@ def _data_section(pdf: Any, facts: ReportFacts) -> None:
     if not facts.datasets:
         _para(pdf, "No dataset has been loaded yet.", colour=GREY)
     for d in facts.datasets:
-        _heading(pdf, f"Dataset: {d.name}", level=1)
-        p = d.provenance
         rows = [
             ("sha256", d.sha256),
             ("Rows × columns", f"{d.rows} × {d.columns}" if d.rows is not None else "n/a"),
             ("Features", str(d.n_features) if d.n_features is not None else "n/a"),
+            *provenance_rows(d),
         ]
-        for key, label in (("source", "Source"), ("version", "Version"), ("download_date", "Download date"),
-                           ("licence", "Licence"), ("description", "Description"), ("entered_by", "Entered by")):  # fmt: skip
-            rows.append((label, p.get(key) or TO_COMPLETE))
-        greys = {(i, 1) for i, r in enumerate(rows) if r[1] == TO_COMPLETE}
-        _table(pdf, rows, widths=(35, 139), header=False, greys=greys)
+        greys = {(i, 1) for i, r in enumerate(rows) if str(r[1]).startswith(NOT_STATED)}
+        _titled_table(pdf, f"Dataset: {d.name}", rows, widths=(35, 139), header=False, greys=greys)
     r, des = facts.study.roles, facts.study.design
-    _heading(pdf, "Design and column roles", level=1)
+    answered = facts.design_answered  # an untouched questionnaire: its defaults are not answers
     rows2 = [
         ("Question", des.question or TO_COMPLETE),
-        ("Study type", des.study_type),
+        ("Study type", des.study_type if answered else NOT_STATED),
         (
             "Replicates",
-            des.replicate_kind.replace("_", " ") + ("; several time points" if des.time_points else ""),
+            des.replicate_kind.replace("_", " ") + ("; several time points" if des.time_points else "")
+            if answered
+            else NOT_STATED,
         ),
-        ("Matching", des.matching or "none stated"),
-        ("Sensitive data", "yes" if des.sensitive_data else "no"),
-        ("Ethics approval", des.ethics_approval or "none stated"),
+        ("Matching", des.matching or ("none stated" if answered else NOT_STATED)),
+        ("Sensitive data", sensitive_text(facts)[0]),
+        ("Ethics approval", des.ethics_approval or NOT_STATED),
         ("Label (task)", f"{r.label or 'not set'} ({r.task})"),
         ("Sample id", r.id or "none"),
         ("Individual (group)", r.group or "none"),
         ("Batch columns", ", ".join(r.batch) or "none"),
         ("Covariates", ", ".join(r.covariates) or "none"),
     ]
-    greys = {(i, 1) for i, row in enumerate(rows2) if row[1] == TO_COMPLETE}
-    _table(pdf, rows2, widths=(35, 139), header=False, greys=greys)
+    greys = {(i, 1) for i, row in enumerate(rows2) if row[1] == TO_COMPLETE or row[1].startswith(NOT_STATED)}
+    if not sensitive_text(facts)[1]:
+        greys.add((4, 1))
+    _titled_table(pdf, "Design and column roles", rows2, widths=(35, 139), header=False, greys=greys)
     s = facts.split
-    _heading(pdf, "Split", level=1)
     if s is None:
+        _heading(pdf, "Split", level=1)
         _para(pdf, "No split has been made yet.", colour=GREY)
         return
     classes = list(dict.fromkeys(c for cc in s.class_counts.values() for c in cc))
@@ -386,23 +425,23 @@ def _data_section(pdf: Any, facts: ReportFacts) -> None:
             + ([str(s.groups.get(side, 0))] if s.groups else [])
         )
     w = pdf.epw / len(head)
-    _table(pdf, rows3, widths=[w] * len(head), size=8.5)
-    _para(
-        pdf,
+    note = (
         f"Strategy '{s.strategy}', seed {s.seed}"
         + (f", {s.n_folds} CV folds on the training side" if s.n_folds else "")
         + (f"; individuals on more than one side: {s.group_overlap}" if s.group_overlap is not None else "")
         + (f"; split file sha256 {s.sha256}" if s.sha256 else "")
-        + ".",
-        size=8.5,
+        + "."
     )
+    _titled_table(pdf, "Split", rows3, widths=[w] * len(head), size=8.5, note=note)
 
 
 def _models_section(pdf: Any, facts: ReportFacts) -> None:
-    _heading(pdf, "4. Models and evaluation")
-    if not facts.models:
+    if not facts.models:  # one short line: no page of its own
+        _heading(pdf, "4. Models and evaluation", new_page=pdf.will_page_break(40))
         _para(pdf, "No model has been fitted yet.", colour=GREY)
         return
+    _heading(pdf, "4. Models and evaluation")
+    name_w = 48
     for side, title in (("tune", "Tuning side"), ("test", "Locked test set")):
         panels = [(m, m.metrics.get(side)) for m in facts.models if m.metrics.get(side)]
         if not panels:
@@ -414,34 +453,59 @@ def _models_section(pdf: Any, facts: ReportFacts) -> None:
             keys.remove(facts.primary_metric)
             keys.insert(0, facts.primary_metric)
         keys = keys[:4]
-        _heading(pdf, f"Metrics: {title.lower()} (95% CI)", level=1)
         rows = [["Model", *[metric_name(k) for k in keys]]]
         for m, p in panels:
-            name = m.name + (" (selected)" if m.name == facts.selected else "")
+            name = facts.label_of(m.name) + (" (selected)" if m.name == facts.selected else "")
             rows.append([name, *[fmt_ci(p.get(k), 3, compact=True) for k in keys]])  # type: ignore[union-attr]
-        w = (pdf.epw - 38) / len(keys)
-        _table(pdf, rows, widths=[38] + [w] * len(keys), size=7.5)
+        w = (pdf.epw - name_w) / len(keys)
+        _titled_table(
+            pdf, f"Metrics: {title.lower()} (95% CI)", rows, widths=[name_w] + [w] * len(keys), size=7.5
+        )
     if facts.comparisons:
-        _heading(pdf, "Paired comparisons", level=1)
         rows = [["Model A", "Model B", "Metric", "Difference A − B (95% CI)"]]
-        for c in facts.comparisons:
+        for c in facts.unique_comparisons:
             ci = fmt_ci({"value": c.get("diff"), "low": c.get("low"), "high": c.get("high")})
-            rows.append([str(c.get("a")), str(c.get("b")), metric_name(str(c.get("metric"))), ci])
-        _table(pdf, rows, widths=(38, 38, 30, 68))
-    _heading(pdf, "Hyper-parameter search log", level=1)
-    rows = [["Model", "Kind", "Trials", "CV score", "Seeds", "Chosen values"]]
+            rows.append(
+                [
+                    facts.label_of(c.get("a")),
+                    facts.label_of(c.get("b")),
+                    metric_name(str(c.get("metric"))),
+                    ci,
+                ]
+            )
+        _titled_table(pdf, "Paired comparisons", rows, widths=(44, 44, 26, 60))
+    rows = [["Model", "Kind", "Trials", "Search score", "Seeds", "Chosen values"]]
     for m in facts.models:
         rows.append(
             [
-                m.name if m.label == m.name else f"{m.name} ({m.label})",
+                facts.label_of(m.name),
                 m.kind,
-                str(m.n_trials),
+                trials_text(m, short=True),
                 fmt_num(m.cv_score),
                 str(m.n_seeds),
-                _short(dict(m.params), MAX_PARAM_CHARS),
+                _short(_shown_params(m), MAX_PARAM_CHARS) or "none (no hyper-parameters)",
             ]
         )
-    _table(pdf, rows, widths=(30, 18, 14, 18, 14, 80), size=7.5)
+    notes = ["Search score: the mean cross-validated score of the best trial on the training side"]
+    if any(m.kind == "deep" for m in facts.models):
+        notes.append(
+            "for a deep model, the validation score of its best trial on the first cross-validation fold, "
+            "which is not comparable with the baselines' mean over folds"
+        )
+    note = "; ".join(notes) + ". Models are compared on the tuning side."
+    _titled_table(
+        pdf, "Hyper-parameter search log", rows, widths=(32, 16, 22, 16, 12, 76), size=7.5, note=note
+    )
+
+
+#: Settings of a deep configuration that do not apply to its kind of network.
+_NOT_FOR_KIND = {"mlp": ("kind", "n_filters", "kernel_size"), "cnn": ("kind", "width")}
+
+
+def _shown_params(m: Any) -> dict[str, Any]:
+    params = dict(m.params)
+    drop = _NOT_FOR_KIND.get(str(params.get("kind", "")), ())
+    return {k: v for k, v in params.items() if k not in drop}
 
 
 def _checklist(pdf: Any, title: str, items: list[ChecklistItem], intro: str) -> None:
@@ -459,15 +523,39 @@ def _checklist(pdf: Any, title: str, items: list[ChecklistItem], intro: str) -> 
 
 
 def _repro_section(pdf: Any, facts: ReportFacts) -> None:
-    _heading(pdf, "8. Reproducibility record")
-    _heading(pdf, "Software versions", level=1)
-    _table(pdf, [["Package", "Version"], *sorted(facts.versions.items())], widths=(50, 124))
-    _heading(pdf, "Hardware and seeds", level=1)
-    rows = [[k.replace("_", " "), v] for k, v in facts.hardware.items()]
+    _heading(pdf, "8. Reproducibility record", new_page=pdf.will_page_break(90))
+    _heading(pdf, "Files", level=1)
+    if facts.outputs == "run":
+        text = "Written by 'deeprules run' into its output folder: " + run_files_text()
+    elif facts.outputs == "bundle":
+        text = (
+            "This report is part of a reproducibility bundle: study.yaml, the data, split.csv, results.json, "
+            "findings.json, versions.json, README.md and SHA256SUMS ('sha256sum -c SHA256SUMS' checks them); "
+            "'python -m deeprules_core run study.yaml --out DIR' re-runs the analysis."
+        )
+    else:
+        text = (
+            "This report was written on its own: no study file, split file, results file or bundle was "
+            "exported with it. The Report page exports a reproducibility bundle; 'deeprules run' writes "
+            "its files into an output folder."
+        )
+    _para(pdf, text, size=8.5)
+    if facts.test_uses:
+        rows = [["When", "Purpose", "Unlock reason"]]
+        rows += [
+            [
+                str(u.get("at") or "").replace("T", " ")[:19],
+                str(u.get("purpose")),
+                str(u.get("unlock_reason") or "none needed"),
+            ]
+            for u in facts.test_uses
+        ]
+        _titled_table(pdf, "Uses of the locked test set", rows, widths=(40, 67, 67))
+    rows = [["Item", "Value"], *([k, v] for k, v in sorted(facts.versions.items()))]
+    rows += [[k.replace("_", " "), v] for k, v in facts.hardware.items() if k != "platform"]
     rows += [[f"seed ({k})", str(v)] for k, v in facts.seeds.items()]
-    _table(pdf, rows, widths=(50, 124), header=False)
+    _titled_table(pdf, "Software, hardware and seeds", rows, widths=(50, 124), size=7.5)
     if facts.study.steps:
-        _heading(pdf, "Steps run", level=1)
         rows = [["Step", "Finished", "Seed", "Parameters"]]
         for rec in facts.study.steps:
             rows.append(
@@ -475,24 +563,10 @@ def _repro_section(pdf: Any, facts: ReportFacts) -> None:
                     rec.step,
                     rec.finished_at.replace("T", " ")[:19],
                     "" if rec.seed is None else str(rec.seed),
-                    _short(dict(rec.params), 300),
+                    _short(dict(rec.params), 240),
                 ]
             )
-        _table(pdf, rows, widths=(26, 36, 12, 100), size=7.5)
-    if facts.test_uses:
-        _heading(pdf, "Uses of the locked test set", level=1)
-        rows = [["When", "Purpose", "Unlock reason"]]
-        rows += [
-            [str(u.get("at")), str(u.get("purpose")), str(u.get("unlock_reason") or "")]
-            for u in facts.test_uses
-        ]
-        _table(pdf, rows, widths=(40, 67, 67))
-    _para(
-        pdf,
-        "The reproducibility bundle (study.yaml, data, split.csv, results.json, findings.json, versions.json, "
-        "SHA256SUMS, README) re-runs the analysis: python -m deeprules_core run study.yaml --out DIR.",
-        size=8.5,
-    )
+        _titled_table(pdf, "Steps run", rows, widths=(26, 36, 12, 100), size=7.5)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -516,7 +590,7 @@ def build_pdf(facts: ReportFacts, out_path: str | Path) -> Path:
                "DOME (Walsh et al., Nature Methods 18: 1122–1127, 2021): Data, Optimization, Model, Evaluation.")  # fmt: skip
     _checklist(pdf, "6. REFORMS checklist", reforms_items(facts),
                "REFORMS (Kapoor et al., Science Advances 10: eadk3452, 2024), the modules a tool can speak to.")  # fmt: skip
-    _heading(pdf, "7. Methods paragraph")
+    _heading(pdf, "7. Methods paragraph", new_page=pdf.will_page_break(80))
     _para(
         pdf,
         "Generated from the same facts as this report; edit it freely for the paper.",

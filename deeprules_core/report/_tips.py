@@ -4,7 +4,9 @@ A tip is
 
 * **not applicable** when the user said so, with a reason (an acknowledgement whose key is
   ``tip:N``, e.g. ``tip:5`` "no deep model: the baselines answer the question");
-* **needs attention** when a warning or an error of that tip is not acknowledged;
+* **needs attention** when a warning or an error of that tip is not acknowledged, or when a
+  question only the authors can answer is open while their data are analysed (Tip 10:
+  are the data sensitive?);
 * **not done** when a step the tip asks for has not been run (the missing steps are
   listed with the page that does them);
 * **done** otherwise.
@@ -15,12 +17,15 @@ Titles follow Lee et al., "Ten quick tips for deep learning in biology", PLoS Co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..findings import Finding
 from ..study import Acknowledgement
-from ._facts import ReportFacts, fmt_ci, fmt_num, fmt_p, metric_name
+from ._facts import NOT_STATED, ReportFacts
+from ._text import fmt_fixed, fmt_num, metric_name, plural
+from ._wording import comparison_text, control_line, deep_training_rows, sensitive_text, trials_text
 
 __all__ = ["STATUSES", "TIPS", "Tip", "Missing", "TipStatus", "tip_statuses", "not_applicable_key"]
 
@@ -116,10 +121,15 @@ TIPS: tuple[Tip, ...] = (
 
 @dataclass(frozen=True)
 class Missing:
-    """A step a tip asks for that has not been done, and the page that does it."""
+    """A step a tip asks for that has not been done, and the page that does it.
+
+    ``attention``: an answer only the authors can give, whose absence makes the tip
+    "needs attention" rather than "not done" (printed as "to be completed by the authors").
+    """
 
     text: str
     page: str
+    attention: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,10 @@ def not_applicable_key(tip: int) -> str:
 Lines = tuple[list[str], list[Missing]]
 
 
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _panel_line(facts: ReportFacts) -> str | None:
     for m in facts.models:
         panel = m.metrics.get("tune") or m.metrics.get("test")
@@ -156,7 +170,7 @@ def _tip1(f: ReportFacts) -> Lines:
     done, missing = [], []
     if f.checks_run:
         n = len([x for x in f.findings if x.code in _CHECK_CODES])
-        done.append(f"Data inspected by the schema and quality checks ({n} finding(s)).")
+        done.append(f"Data inspected by the schema and quality checks ({plural(n, 'finding')}).")
     else:
         missing.append(Missing("Run the data checks.", "checks"))
     if f.class_counts:
@@ -185,7 +199,7 @@ def _tip2(f: ReportFacts) -> Lines:
     done, missing = [], []
     tuned = [m for m in f.baselines if m.family != "dummy"]
     if tuned:
-        trials = ", ".join(f"{m.name} ({m.n_trials} trials)" for m in f.baselines)
+        trials = ", ".join(f"{f.label_of(m.name)} ({trials_text(m)})" for m in f.baselines)
         done.append(f"Baselines fitted in the same framework: {trials}.")
         budgets = {m.n_trials for m in f.models if m.family != "dummy"}
         if f.budget is not None:
@@ -194,22 +208,25 @@ def _tip2(f: ReportFacts) -> Lines:
             done.append(f"Trials actually run differ between models: {sorted(budgets)}.")
     else:
         missing.append(Missing("Fit tuned baselines (logistic regression, random forest, ...).", "baselines"))
-    for c in f.comparisons[:6]:
-        done.append(
-            f"{c.get('a')} − {c.get('b')} ({metric_name(str(c.get('metric')))}): "
-            f"{fmt_ci({'value': c.get('diff'), 'low': c.get('low'), 'high': c.get('high')})}."
-        )
+    for c in f.unique_comparisons[:6]:
+        done.append(f"Paired difference in {comparison_text(f, c)}.")
     return done, missing
+
+
+def _sd(value: Any) -> str:
+    return fmt_num(value, 4) if isinstance(value, int | float) and 0 < abs(value) < 0.001 else fmt_num(value)
 
 
 def _tip3(f: ReportFacts) -> Lines:
     done, missing = [], []
     pm = f.primary_metric or ""
     for m in f.deep_models:
-        line = f"{m.name}: {m.n_seeds} seed(s), base seed {m.seed}"
+        line = f"{f.label_of(m.name)}: {plural(m.n_seeds, 'seed')}, base seed {m.seed}"
         spread = (m.extra.get("seed_summary") or {}).get(pm)
         if isinstance(spread, dict) and spread.get("mean") is not None:
-            line += f"; {metric_name(pm)} across seeds {fmt_num(spread['mean'])} ± {fmt_num(spread.get('sd'))} (SD)"
+            line += (
+                f"; {metric_name(pm)} across seeds {fmt_num(spread['mean'])} ± {_sd(spread.get('sd'))} (SD)"
+            )
         if m.extra.get("deterministic") is not None:
             line += f"; deterministic algorithms {'on' if m.extra['deterministic'] else 'off'}"
         if m.extra.get("device"):
@@ -236,9 +253,19 @@ def _tip4(f: ReportFacts) -> Lines:
     else:
         p = d.provenance
         have = [k for k in ("source", "version", "download_date", "licence") if p.get(k)]
-        done.append(f"Dataset {d.name}, sha256 {d.sha256[:16]}…" + (f"; {len(have)} provenance field(s)."))
-        if not {"source", "version", "download_date"} <= set(have):
-            missing.append(Missing("Record the dataset's source, version and download date.", "data"))
+        unstated = [k.replace("_", " ") for k in ("source", "version", "download_date") if k not in have]
+        done.append(
+            f"Dataset {d.name}, sha256 {d.sha256[:16]}…; "
+            + (
+                f"provenance stated: {', '.join(k.replace('_', ' ') for k in have)}."
+                if have
+                else "no provenance stated."
+            )
+        )
+        if unstated:
+            missing.append(
+                Missing(f"Record the dataset's {', '.join(unstated)} ({NOT_STATED} so far).", "data")
+            )
     design = f.study.design
     if design.question or design.study_type != "unknown":
         done.append(
@@ -267,11 +294,11 @@ def _tip4(f: ReportFacts) -> Lines:
 
 def _tip5(f: ReportFacts) -> Lines:
     done, missing = [], []
-    n_train = f.split.sizes.get("train") if f.split else None
     for m in f.deep_models:
         size = f" with {m.n_params:,} parameters" if m.n_params else ""
-        per = f" for {n_train} training samples" if n_train else ""
-        done.append(f"Architecture: {m.family}{size}{per}.")
+        fitted, note = deep_training_rows(f, m)
+        per = f", fitted on {plural(fitted, 'training sample')}" if fitted else ""
+        done.append(f"Architecture: {f.label_of(m.name)}{size}{per}" + (f" ({note})" if note else "") + ".")
         arch = m.extra.get("architecture") or {}
         if isinstance(arch, dict) and arch.get("reason"):
             done.append(f"Why this architecture: {arch['reason']}")
@@ -286,8 +313,11 @@ def _tip6(f: ReportFacts) -> Lines:
     done, missing = [], []
     tunable = [m for m in f.models if m.family != "dummy"]
     for m in tunable:
-        score = f", best cross-validated score {fmt_num(m.cv_score)}" if m.cv_score is not None else ""
-        done.append(f"{m.name}: {m.n_trials} trial(s){score}.")
+        score = ""
+        if m.cv_score is not None:
+            how = "validation score (first CV fold)" if m.kind == "deep" else "cross-validated score"
+            score = f", best {how} {fmt_num(m.cv_score)}"
+        done.append(f"{f.label_of(m.name)}: {trials_text(m)}{score}.")
     if not tunable:
         missing.append(Missing("Search hyper-parameters for every model.", "baselines"))
     elif any(m.n_trials < 2 for m in tunable):
@@ -304,33 +334,27 @@ def _tip7(f: ReportFacts) -> Lines:
             done.append(f"Individuals on more than one side: {f.split.group_overlap}.")
     else:
         missing.append(Missing("Make a split with a locked test set.", "split"))
-    sl = f.controls.get("shuffled_label") if f.controls else None
-    if sl:
-        null = [v for v in sl.get("null") or [] if v is not None]
-        mean = sum(null) / len(null) if null else None
-        done.append(
-            f"Shuffled-label control ({sl.get('model')}, {metric_name(str(sl.get('metric')))}): real "
-            f"{fmt_num(sl.get('real'))} vs shuffled mean {fmt_num(mean)} over {len(null)} shuffles, "
-            f"{fmt_p(sl.get('p_value'))}"
-            + (
-                f"; labels permuted {str(sl['permutation']).replace('_', ' ')}"
-                if sl.get("permutation")
-                else ""
-            )
-            + (f"; scored on the {sl['scored_on']}" if sl.get("scored_on") else "")
-            + "."
-        )
-    else:
+    controls = f.all_shuffled_controls
+    for ctrl in controls:
+        extra = (
+            f" Labels permuted {str(ctrl['permutation']).replace('_', ' ')}."
+            if ctrl.get("permutation")
+            else ""
+        ) + (f" Scored on the {ctrl['scored_on']}." if ctrl.get("scored_on") else "")
+        done.append(control_line(f, ctrl) + extra)
+    if not controls:
         missing.append(Missing("Run the shuffled-label control.", "evaluate"))
     m = f.model(f.selected) or (f.models[0] if f.models else None)
     pm = f.primary_metric
-    if m and pm and m.metrics.get("train") and m.metrics.get("tune"):
-        tr, tu = m.metrics["train"].get(pm, {}), m.metrics["tune"].get(pm, {})
+    train, tune = (m.metrics.get("train"), m.metrics.get("tune")) if m else (None, None)
+    if m and pm and train and tune:
+        tr, tu = train.get(pm, {}), tune.get(pm, {})
         done.append(
-            f"{m.name}: {metric_name(pm)} train {fmt_num(tr.get('value'))} vs tune {fmt_num(tu.get('value'))}."
+            f"{f.label_of(m.name)}: {metric_name(pm)} train {fmt_fixed(tr.get('value'))} vs tune "
+            f"{fmt_fixed(tu.get('value'))}."
         )
     if f.test_uses:
-        done.append(f"Test set used {len(f.test_uses)} time(s) (logged).")
+        done.append(f"Test set used {plural(len(f.test_uses), 'time')} (logged).")
     return done, missing
 
 
@@ -355,32 +379,61 @@ def _tip9(f: ReportFacts) -> Lines:
         missing.append(Missing("Check top features against batch and covariates.", "interpret"))
     md = f.controls.get("metadata_only") if f.controls else None
     if md:
-        val = md.get("value", md.get("score", md.get("real")))
-        cols = f" from {', '.join(map(str, md['columns']))}" if md.get("columns") else ""
-        chance = f" vs chance {fmt_num(md['chance'])}" if md.get("chance") is not None else ""
-        p = f", {fmt_p(md['p_value'])}" if md.get("p_value") is not None else ""
-        done.append(
-            f"Metadata-only model{cols}: {metric_name(str(md.get('metric', '')))} {fmt_num(val)}{chance}{p}."
-        )
+        done.append(_metadata_line(f, md))
     return done, missing
+
+
+def _metadata_line(f: ReportFacts, md: Mapping[str, Any]) -> str:
+    """The metadata-only model of the modelling step, and how it differs from the checks' one."""
+    val = md.get("value", md.get("score", md.get("real")))
+    cols = f" from {', '.join(map(str, md['columns']))}" if md.get("columns") else ""
+    chance = f" vs chance {fmt_num(md['chance'])}" if md.get("chance") is not None else ""
+    p = md.get("p_value")
+    p_text = "" if p is None else (", p < 0.001" if p < 0.001 else f", p = {p:.3f}")
+    n = md.get("n")
+    rows = (
+        f"cross-validated on the {plural(int(n), 'row')} outside the test set"
+        if md.get("excluded_test_rows") and isinstance(n, int)
+        else "cross-validated"
+    )
+    out = f"Metadata-only model{cols}: {metric_name(str(md.get('metric', '')))} {fmt_num(val)}{chance}{p_text} ({rows})."
+    other = next((x for x in f.findings if x.code == "metadata_predicts_label"
+                  and not x.evidence.get("excluded_test_rows") and x.evidence.get("n") != n), None)  # fmt: skip
+    if other is not None:
+        score = other.evidence.get("score", other.evidence.get("value"))
+        n_all = other.evidence.get("n")
+        on = f"all {plural(int(n_all), 'row')}" if isinstance(n_all, int) else "every row"
+        out += (
+            f" The checks' finding below quotes {fmt_num(score)}: the same kind of model on {on}, before the "
+            "split; the number above leaves the test set out and is the one to compare with the models."
+        )
+    return out
 
 
 def _tip10(f: ReportFacts) -> Lines:
     done, missing = [], []
     d = f.study.design
-    answered = bool(d.question or d.study_type != "unknown")
-    if not answered:
-        missing.append(Missing("Say whether the data are sensitive and give the ethics approval.", "study"))
-    elif d.sensitive_data:
+    answer, stated = sensitive_text(f)
+    in_use = f.dataset is not None or f.checks_run or f.has_results
+    if d.sensitive_data:
         done.append("Sensitive data: yes; export of model weights is locked.")
         if d.ethics_approval:
             done.append(f"Ethics approval: {d.ethics_approval}.")
         else:
-            missing.append(Missing("Give the ethics approval reference.", "study"))
+            missing.append(Missing("Give the ethics approval reference.", "study", attention=in_use))
+    elif stated:
+        done.append(f"Sensitive data: {answer}.")
+        done.append(f"Ethics approval: {d.ethics_approval}.")
     else:
-        done.append("Sensitive data: no (stated in the design questionnaire).")
-        if d.ethics_approval:
-            done.append(f"Ethics approval: {d.ethics_approval}.")
+        done.append(f"Sensitive data: {answer}.")
+        missing.append(
+            Missing(
+                "Say whether the data are sensitive (patients, human genomes, anything identifying) and give "
+                "the ethics approval, or 'not required' (design questionnaire).",
+                "study",
+                attention=in_use,
+            )
+        )
     if f.checks_run:
         done.append("Identifying columns looked for by the checks.")
     return done, missing
@@ -422,7 +475,7 @@ def tip_statuses(facts: ReportFacts) -> list[TipStatus]:
         na = study.acknowledgement(not_applicable_key(tip.number))
         if na is not None:
             status, reason = "not applicable", na.justification
-        elif open_f:
+        elif open_f or any(m.attention for m in missing):
             status, reason = "needs attention", ""
         elif missing:
             status, reason = "not done", ""

@@ -1,0 +1,166 @@
+"""How the report writes numbers, metrics, model names and counts (one place for all).
+
+* numbers in fixed decimals, never in scientific notation for ordinary magnitudes
+  (``< 0.001`` for a tiny positive value, ``p < 0.001`` for a p-value);
+* metric keys as readers know them (``auprc`` -> AUPRC);
+* model families by task: the family ``logistic_regression`` is an elastic-net *linear*
+  regression when the task is regression;
+* counts with the right plural ("1 feature", "2 features").
+
+Examples
+--------
+>>> model_label("logistic_regression", "regression")
+'linear regression (elastic net)'
+>>> plural(1, "sample"), plural(3, "class", "classes")
+('1 sample', '3 classes')
+>>> fmt_num(0.00004), fmt_ci({"value": -0.018, "low": -0.153, "high": -2.1e-05}, compact=True)
+('< 0.001', '-0.018 [-0.153, -0.000]')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "METRIC_NAMES",
+    "fmt_num",
+    "fmt_fixed",
+    "fmt_ci",
+    "fmt_p",
+    "fmt_value",
+    "metric_name",
+    "model_label",
+    "plural",
+]
+
+METRIC_NAMES = {
+    "auprc": "AUPRC",
+    "auroc": "AUROC",
+    "balanced_accuracy": "balanced accuracy",
+    "mcc": "MCC",
+    "f1": "F1",
+    "brier": "Brier score",
+    "r2": "R²",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "spearman": "Spearman ρ",
+}
+
+#: Display names of the model families, by task; a family missing here is spelled out.
+_MODEL_NAMES: dict[str, tuple[str, str]] = {  # family: (classification, regression)
+    "dummy": ("dummy", "dummy"),
+    "logistic_regression": ("logistic regression", "linear regression (elastic net)"),
+    "random_forest": ("random forest", "random forest"),
+    "gradient_boosting": ("gradient boosting", "gradient boosting"),
+    "knn": ("k-nearest neighbours", "k-nearest neighbours"),
+    "mlp": ("MLP", "MLP"),
+    "cnn": ("CNN", "CNN"),
+}
+#: The long form, for running text (the methods paragraph).
+_LONG_NAMES = {
+    "dummy": ("a dummy model predicting the class frequencies", "a dummy model predicting the mean"),
+    "mlp": ("a multilayer perceptron (MLP)", "a multilayer perceptron (MLP)"),
+    "cnn": ("a 1D convolutional network (CNN)", "a 1D convolutional network (CNN)"),
+}
+
+
+def _f(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def fmt_fixed(value: Any, digits: int = 3) -> str:
+    """Fixed decimals whatever the magnitude ('-0.000' keeps the sign of a tiny negative)."""
+    v = _f(value)
+    if v is None:
+        return "n/a"
+    if abs(v) >= 1e6:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def fmt_num(value: Any, digits: int = 3) -> str:
+    """A number on its own: fixed digits, '< 0.001' for a tiny positive value, 'n/a' when missing."""
+    v = _f(value)
+    if v is None:
+        return "n/a"
+    tiny = 10 ** (-digits)
+    if 0 < v < tiny:
+        return f"< {tiny:.{digits}f}"
+    if -tiny < v < 0:
+        return f"> -{tiny:.{digits}f}"
+    return fmt_fixed(v, digits)
+
+
+def fmt_ci(entry: Mapping[str, Any] | None, digits: int = 3, *, compact: bool = False) -> str:
+    """``{"value", "low", "high"}`` as '0.812 (95% CI 0.741–0.880)', or '0.812 [0.741, 0.880]'
+    when ``compact`` (tables whose header says "95% CI"). Bounds keep fixed decimals; one
+    decimal when a number reaches 10."""
+    if not entry or _f(entry.get("value")) is None:
+        return "n/a"
+    low, high = _f(entry.get("low")), _f(entry.get("high"))
+    if max(abs(v) for v in (_f(entry["value"]), low, high) if v is not None) >= 10:
+        digits = 1  # errors in the outcome's units (MAE 38.7 ms): three decimals are noise
+    out = fmt_fixed(entry["value"], digits)
+    if low is not None and high is not None:
+        lo, hi = fmt_fixed(low, digits), fmt_fixed(high, digits)
+        if compact:
+            out += f" [{lo}, {hi}]"
+        else:
+            out += f" (95% CI {lo} to {hi})" if low < 0 else f" (95% CI {lo}–{hi})"
+    return out
+
+
+def fmt_p(p: Any) -> str:
+    """'p = 0.020', 'p < 0.001', or 'p n/a'."""
+    v = _f(p)
+    if v is None:
+        return "p n/a"
+    return f"p = {v:.3f}" if v >= 0.001 else "p < 0.001"
+
+
+def fmt_value(value: Any, *, key: str = "") -> str:
+    """A hyper-parameter or evidence value: p-values as p, floats without long tails."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    v = _f(value)
+    if v is None:
+        return str(value)
+    if "p_value" in key or key in ("p", "pvalue"):
+        return "< 0.001" if v < 0.001 else f"{v:.3f}"
+    if v == 0 or 1e-4 <= abs(v) < 1e4:
+        return f"{v:.4g}"
+    if abs(v) >= 1e4:
+        return f"{v:,.0f}"
+    return f"{v:.1e}"  # learning rates and weight decays below 1e-4 are written so
+
+
+def metric_name(key: str) -> str:
+    """The reader's name of a metric key (``auprc`` -> 'AUPRC')."""
+    return METRIC_NAMES.get(key, key)
+
+
+def model_label(family: str, task: str = "classification", *, long: bool = False) -> str:
+    """The display name of a model family for a task (``long``: spelled out, for prose).
+
+    >>> model_label("logistic_regression", "classification"), model_label("mlp", long=True)
+    ('logistic regression', 'a multilayer perceptron (MLP)')
+    """
+    names = (_LONG_NAMES.get(str(family)) if long else None) or _MODEL_NAMES.get(str(family))
+    if names is None:
+        return str(family).replace("_", " ")
+    return names[1] if task == "regression" else names[0]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 sample', '2 samples' (``many`` for irregular plurals)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
