@@ -160,14 +160,15 @@ with left:
             )
 with right:
     st.markdown("**Reproducibility bundle**")
-    st.caption("Study file, data, split, results, findings, versions, checksums and a README.")
+    st.caption("Study file, data, split, results, findings, versions, checksums, the PDF and a README.")
     include = st.checkbox("Include the data file", value=True, key="report.bundle.data")
     if st.button("Export the bundle", key="report.bundle"):
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                data = export_bundle(
-                    ws, study, Path(tmp) / "bundle.zip", data_path_in_bundle=include
-                ).read_bytes()
+                with st.spinner("Writing the bundle and its PDF…"):
+                    data = export_bundle(
+                        ws, study, Path(tmp) / "bundle.zip", data_path_in_bundle=include, include_report=True
+                    ).read_bytes()
         except DeepRulesError as exc:
             st.error(str(exc))
         else:

@@ -60,7 +60,8 @@ def test_pdf_bundle_and_not_applicable(_isolated_workspace):
     assert ws.latest_artifact(sid, "report", "report.pdf") is not None
     at.button(key="report.bundle").click().run()
     assert not at.exception
-    assert any(a.action == "export_bundle" for a in ws.audit_log(sid))
+    exported = [a for a in ws.audit_log(sid) if a.action == "export_bundle"]
+    assert exported and "report.pdf" in exported[-1].detail["files"]  # the PDF travels with the bundle
     at.text_input(key="report.na.5.reason").input("No deep model: the baselines answer the question.")
     at.button(key="FormSubmitter:report.na.5-Mark as not applicable").click().run()
     assert not at.exception
