@@ -71,7 +71,7 @@ def overhead(n: int = 600, p: int = 300, budget: int = 5) -> None:
 
         def harness(family: str = family) -> tuple[float, list]:
             t0 = time.perf_counter()
-            fd = prepare_folds(X, folds)
+            fd = prepare_folds(X, folds, y=y, task="classification")
             res = tune_family(family, X, y, fd, task="classification", n_classes=2, positive=0, budget=budget)
             return time.perf_counter() - t0, res.trials
 

@@ -268,7 +268,7 @@ def run_baselines(
     t = TaskArrays(df, roles, split)
     X, features = model_inputs(df, roles, batch_correct=batch_correct)
     folds, fold_source = _folds(split, t, seed)
-    fold_data = prepare_folds(X, folds, batch_correct=batch_correct)
+    fold_data = prepare_folds(X, folds, y=t.y, task=t.task, batch_correct=batch_correct)
     n_models = len(models)
     share = 0.75 / n_models
     entries: dict[str, Any] = {}
@@ -310,7 +310,15 @@ def run_baselines(
         "preprocessing": {
             "steps": ["median imputation"]
             + (["batch correction"] if batch_correct else [])
-            + ([f"keep the {WIDE_FEATURES} most variable features"] if X.shape[1] > WIDE_FEATURES else [])
+            + (
+                [
+                    f"keep the {WIDE_FEATURES} features most associated with the label "
+                    f"({'ANOVA F' if t.task == 'classification' else 'absolute correlation'}), "
+                    "chosen again on the fitting rows of every fold and of every refit"
+                ]
+                if X.shape[1] > WIDE_FEATURES
+                else []
+            )
             + ["standardisation"],
             "fitted_on": "training rows only (each CV fold's fitting rows during tuning)",
             "n_features": len(features),

@@ -39,6 +39,9 @@ PRUNE_WARMUP = 1
 class FoldData:
     fit_rows: np.ndarray
     val_rows: np.ndarray
+    y: np.ndarray
+    task: str
+    batch_correct: bool = False
     X_fit: np.ndarray | None = None
     X_val: np.ndarray | None = None
 
@@ -73,26 +76,36 @@ def score_primary(y: np.ndarray, pred: np.ndarray, *, task: str, n_classes: int,
 
 
 def prepare_folds(
-    X: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], *, batch_correct: bool = False
+    X: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    y: np.ndarray,
+    task: str,
+    batch_correct: bool = False,
 ) -> list[FoldData]:
-    """Fit the preprocessing on each fold's fitting rows; cache the result when it fits in memory."""
+    """Fit the preprocessing on each fold's fitting rows (and their labels); cache the
+    result when it fits in memory."""
     n_out = min(X.shape[1], WIDE_FEATURES)
     total = sum((len(f) + len(v)) * n_out * 8 for f, v in folds)
     out = []
     for fit, val in folds:
-        fd = FoldData(np.asarray(fit), np.asarray(val))
+        fd = FoldData(np.asarray(fit), np.asarray(val), y=y, task=task, batch_correct=batch_correct)
         if total <= CACHE_BYTES:
-            pre = make_preprocessor(X.shape[1], batch_correct=batch_correct).fit(X[fd.fit_rows])
-            fd.X_fit, fd.X_val = pre.transform(X[fd.fit_rows]), pre.transform(X[fd.val_rows])
+            fd.X_fit, fd.X_val = _preprocess(X, fd)
         out.append(fd)
     return out
 
 
-def _fold_arrays(X: np.ndarray, fd: FoldData, batch_correct: bool) -> tuple[np.ndarray, np.ndarray]:
+def _preprocess(X: np.ndarray, fd: FoldData) -> tuple[np.ndarray, np.ndarray]:
+    pre = make_preprocessor(X.shape[1], task=fd.task, batch_correct=fd.batch_correct)
+    pre.fit(X[fd.fit_rows], fd.y[fd.fit_rows])
+    return pre.transform(X[fd.fit_rows]), pre.transform(X[fd.val_rows])
+
+
+def _fold_arrays(X: np.ndarray, fd: FoldData) -> tuple[np.ndarray, np.ndarray]:
     if fd.X_fit is not None and fd.X_val is not None:
         return fd.X_fit, fd.X_val
-    pre = make_preprocessor(X.shape[1], batch_correct=batch_correct).fit(X[fd.fit_rows])
-    return pre.transform(X[fd.fit_rows]), pre.transform(X[fd.val_rows])
+    return _preprocess(X, fd)
 
 
 def iter_cv_scores(
@@ -110,7 +123,7 @@ def iter_cv_scores(
 ) -> Iterator[float]:
     """The primary metric on each validation fold for one setting, fold by fold."""
     for fd in folds:
-        Xf, Xv = _fold_arrays(X, fd, batch_correct)
+        Xf, Xv = _fold_arrays(X, fd)
         model = make_estimator(family, params, task=task, seed=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)

@@ -221,3 +221,23 @@ def test_batch_correction_in_the_pipeline_and_the_metadata_only_control():
         assert meta["excluded_test_rows"] and set(meta["columns"]) == {"plate", "age"}
     model = fit_model(df, roles, split, family="logistic_regression", params={}, batch_correct=True)
     assert "batch" in model.named_steps
+
+
+def test_the_wide_table_filter_keeps_signal_features_of_ordinary_variance():
+    from deeprules_core.modeling._models import WIDE_FEATURES, UnivariateFilter, make_pipeline
+
+    rng = np.random.default_rng(0)
+    n, p = 120, WIDE_FEATURES + 1000
+    X = rng.normal(size=(n, p))
+    X[:, 100:110] *= 3.0  # noisy high-variance features: a variance filter would prefer them
+    y = (X[:, :5].sum(axis=1) + rng.normal(size=n) > 0).astype(int)  # signal in 5 unit-variance features
+    kept = UnivariateFilter(WIDE_FEATURES, task="classification").fit(X, y).support_
+    assert set(range(5)) <= set(kept) and len(kept) == WIDE_FEATURES
+    r = rng.normal(size=n) + 2 * X[:, 7]
+    assert 7 in UnivariateFilter(10, task="regression").fit(X, r).support_
+    # inside the pipeline it is fitted with the training labels only
+    pipe = make_pipeline("logistic_regression", {"C": 1.0}, task="classification", n_features=p).fit(
+        X[:80], y[:80]
+    )
+    assert pipe.named_steps["feature_filter"].n_features_in_ == p
+    assert set(range(5)) <= set(pipe.named_steps["feature_filter"].support_)
