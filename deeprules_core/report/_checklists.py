@@ -132,6 +132,22 @@ def _preprocessing(f: ReportFacts) -> str | None:
     )
 
 
+def _feature_selection(f: ReportFacts) -> str | None:
+    if not f.models:
+        return None
+    chosen = [
+        str(x) for x in (f.preprocessing.get("steps") or []) if "most associated with the label" in str(x)
+    ]
+    if chosen:
+        return (
+            f"Baselines: {chosen[0]}; the tune and test rows never chose features. "
+            "Deep models: every feature column, no selection."
+        )
+    if f.study.roles.features:
+        return f"The authors chose {plural(len(f.study.roles.features), 'feature column')} before modelling."
+    return "No data-driven feature selection; every feature column was used."
+
+
 def _models(f: ReportFacts) -> str | None:
     if not f.models:
         return None
@@ -327,7 +343,7 @@ def dome_items(facts: ReportFacts) -> list[ChecklistItem]:
         A("Optimization", "Meta-predictions", "None: no model takes another model's output as input." if f.models else None),
         A("Optimization", "Encoding and preprocessing", _preprocessing(f)),
         A("Optimization", "Number of parameters p versus samples N", _p_vs_n(f)),
-        A("Optimization", "Feature selection (training data only)", "No data-driven feature selection; every feature column was used." if f.models and not f.study.roles.features else None),
+        A("Optimization", "Feature selection (training data only)", _feature_selection(f)),
         A("Optimization", "Over- and under-fitting ruled out", _fitting(f)),
         A("Optimization", "Regularisation", _regularisation(f)),
         A("Optimization", "Hyper-parameter search and configuration", _search(f)),

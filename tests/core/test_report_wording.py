@@ -367,3 +367,21 @@ def test_a_bundle_can_carry_the_report_that_describes_it(workspace, tmp_path):
         text = " ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(zf.read("report.pdf"))).pages)
         assert "report.pdf" in zf.read("README.md").decode()
     assert "SHA256SUMS" in " ".join(text.split())
+
+
+def test_dome_feature_selection_follows_the_pipeline():
+    results = _results()
+    facts = gather_facts(_run_study(), results=results, split_summary=SPLIT)
+    item = {i.item: i.text for i in dome_items(facts)}["Feature selection (training data only)"]
+    assert item.startswith("No data-driven feature selection")
+    results["preprocessing"] = {
+        "steps": [
+            "median imputation",
+            "keep the 2000 features most associated with the label (ANOVA F), chosen again on the "
+            "fitting rows of every fold and of every refit",
+            "standardisation",
+        ]
+    }
+    facts = gather_facts(_run_study(), results=results, split_summary=SPLIT)
+    item = {i.item: i.text for i in dome_items(facts)}["Feature selection (training data only)"]
+    assert "2000 features most associated with the label" in item and "never chose features" in item
