@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from deeprules_core.checks import run_checks
-from deeprules_core.study import Design, Roles
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from deeprules_core.checks import run_checks  # noqa: E402
+from deeprules_core.study import Design, Roles  # noqa: E402
 
 TARGETS = {(2000, 20000): 10.0, (20000, 500): 5.0}
 

@@ -16,15 +16,19 @@ interleaved repeats (the machine may be shared).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from deeprules_core.deep._arch import DeepConfig, count_parameters
-from deeprules_core.deep._data import TaskData
-from deeprules_core.deep._train import new_module, reproducible, set_threads, train_module
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from deeprules_core.deep._arch import DeepConfig, count_parameters  # noqa: E402
+from deeprules_core.deep._data import TaskData  # noqa: E402
+from deeprules_core.deep._train import new_module, reproducible, set_threads, train_module  # noqa: E402
 
 
 def _data(kind: str, n: int, seed: int = 0) -> tuple[TaskData, TaskData, int]:

@@ -241,3 +241,19 @@ def test_the_wide_table_filter_keeps_signal_features_of_ordinary_variance():
     )
     assert pipe.named_steps["feature_filter"].n_features_in_ == p
     assert set(range(5)) <= set(pipe.named_steps["feature_filter"].support_)
+
+
+def test_boosting_bins_without_the_class_weights_but_still_weighs_the_classes():
+    from deeprules_core.modeling._models import make_estimator
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = (X[:, 0] + rng.normal(size=400) > 1.2).astype(int)  # imbalanced, ~1:6
+    params = {"max_iter": 20, "class_weight": "balanced"}
+    weighted = make_estimator("gradient_boosting", params, task="classification").fit(X, y)
+    plain = make_estimator("gradient_boosting", {"max_iter": 20}, task="classification").fit(X, y)
+    # the bin edges are the unweighted ones (the override of scikit-learn's _bin_data holds)
+    for a, b in zip(weighted._bin_mapper.bin_thresholds_, plain._bin_mapper.bin_thresholds_, strict=True):
+        assert np.array_equal(a, b)
+    # and the class weights still act: the minority class gets more of the probability
+    assert weighted.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean() + 0.1
