@@ -17,7 +17,7 @@ from deeprules_core.study import Design, Roles
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "split.py")
 
 
-def _csv(n_patients: int = 40) -> bytes:
+def _csv(n_patients: int = 60) -> bytes:
     rng = np.random.default_rng(0)
     n = 2 * n_patients
     df = pd.DataFrame(rng.normal(size=(n, 12)), columns=[f"g{i}" for i in range(12)])
@@ -62,7 +62,7 @@ def test_suggested_split_is_previewed_audited_saved_and_locked(_isolated_workspa
     assert any("Nothing to report" in s.value for s in at.success)  # a clean audit
     assert len(at.get("vega_lite_chart")) == 2  # classes and plate per side
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["test: independent units"] == "8" and metrics["test: rows"] == "16"
+    assert metrics["test: independent units"] == "12" and metrics["test: rows"] == "24"
     at.button(key="split.save").click().run()
     assert not at.exception, at.exception
     saved = ws.get_study(study.id)
