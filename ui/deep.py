@@ -69,7 +69,7 @@ def learning_curve_charts(entry: dict[str, Any], *, name: str) -> alt.Chart | No
             alt.Chart(df[df["what"] == what])
             .mark_line()
             .encode(
-                x=alt.X("epoch:Q", title="epoch"),
+                x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1)),
                 y=alt.Y("value:Q", title=what, scale=alt.Scale(zero=False)),
                 color=alt.Color("data:N", title=None),
                 tooltip=["epoch", "data", alt.Tooltip("value:Q", format=".3f")],

@@ -294,7 +294,7 @@ def difference_chart(results: dict[str, Any]) -> alt.Chart | None:
 
 def trials_chart(results: dict[str, Any]) -> alt.Chart | None:
     rows = [
-        {"model": name, "trial": t["number"], "CV score": t["value"]}
+        {"model": name, "trial": int(t["number"]) + 1, "CV score": t["value"]}
         for name, m in results["models"].items()
         for t in m.get("trials", [])
         if _ok(t.get("value"))
@@ -304,6 +304,11 @@ def trials_chart(results: dict[str, Any]) -> alt.Chart | None:
     return (
         alt.Chart(pd.DataFrame(rows))
         .mark_line(point=True)
-        .encode(x="trial:Q", y="CV score:Q", color="model:N", tooltip=["model", "trial", "CV score"])
+        .encode(
+            x=alt.X("trial:Q", axis=alt.Axis(format="d", tickMinStep=1)),
+            y="CV score:Q",
+            color="model:N",
+            tooltip=["model", "trial", "CV score"],
+        )
         .properties(title="Every tuning trial (mean CV score)", height=250)
     )
