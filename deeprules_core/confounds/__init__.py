@@ -38,7 +38,7 @@ from ..findings import Finding, sort_findings
 from ..study import Roles
 from ._association import association, batch_label_association, contingency
 from ._batch import batch_effect_stats, batch_findings
-from ._common import prepare
+from ._common import label_tokens_as_missing, prepare
 from ._correction import (
     BatchConfoundedError,
     BatchCorrectionError,
@@ -90,6 +90,7 @@ def confound_report(
     "metadata_only": dict | None, "leaks": [...], "timings": {step: seconds}}``.
     """
     roles.validate_against(df)
+    df = label_tokens_as_missing(df, roles)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 

@@ -285,3 +285,20 @@ def pca_scores(X: np.ndarray, *, n_components: int, seed: int) -> tuple[np.ndarr
     signs = np.sign(U[np.abs(U).argmax(axis=0), np.arange(U.shape[1])])
     signs[signs == 0] = 1.0
     return (U * s * signs).astype(np.float64), (s.astype(np.float64) ** 2) / float(total)
+
+
+def label_tokens_as_missing(df: pd.DataFrame, roles: Roles) -> pd.DataFrame:
+    """``df`` with label values that are missing-value tokens ('.', 'NA', 'n/a', ...) set to
+    missing: such a row has no label, it is not a class. A shallow copy when anything
+    changes (the features are not copied), ``df`` itself otherwise."""
+    from ..checks._units import without_missing_tokens  # the checks' list of tokens
+
+    if not roles.label or roles.label not in df.columns:
+        return df
+    y = df[roles.label]
+    clean = without_missing_tokens(y)
+    if clean is y:
+        return df
+    out = df.copy(deep=False)
+    out[roles.label] = clean
+    return out

@@ -28,6 +28,7 @@ from ._common import (
     design,
     groups_of,
     is_continuous,
+    label_tokens_as_missing,
     one_thread,
     partial_f,
 )
@@ -159,6 +160,7 @@ def metadata_only_model(
     D, cols = _metadata_design(df, roles)
     if not cols or D.shape[1] == 0:
         return None
+    df = label_tokens_as_missing(df, roles)
     y = df[roles.label]
     rows = y.notna().to_numpy()
     if split is not None:

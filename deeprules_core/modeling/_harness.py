@@ -82,7 +82,9 @@ class TaskArrays:
                 "another table. Make the split again on the Split page."
             )
         self.task = roles.task
-        raw = df[roles.label]
+        from ..checks._units import without_missing_tokens  # the checks' list of tokens
+
+        raw = without_missing_tokens(df[roles.label])  # a label typed '.' or 'NA' is no label
         labelled = raw.notna().to_numpy()
         if self.task == "classification":
             self.classes: list[Any] | None = sorted_classes(raw.to_numpy())

@@ -72,3 +72,24 @@ def test_a_missing_value_token_is_no_class_for_the_leak_check():
         "chinstrap",
         "gentoo",
     ]
+
+
+def test_a_label_typed_as_a_dot_is_no_class_for_the_metadata_model_and_the_baselines():
+    import warnings
+
+    from deeprules_core.confounds import metadata_only_model
+    from deeprules_core.modeling._harness import TaskArrays
+    from deeprules_core.split import make_split
+
+    df = three_species()
+    rng = np.random.default_rng(1)
+    df["island"] = rng.choice(["biscoe", "dream", "torgersen"], len(df))
+    df.loc[5, "species"] = "."  # a sex/species left unknown in the field sheet
+    roles = Roles(label="species", covariates=("island",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "least populated class has 1 member" warning
+        out = metadata_only_model(df, roles, seed=0)
+    assert out is None or out["n"] == len(df) - 1
+    split = make_split(df.assign(species=df["species"].replace(".", np.nan)), roles, seed=0)
+    t = TaskArrays(df, roles, split)
+    assert t.classes == ["adelie", "chinstrap", "gentoo"]
