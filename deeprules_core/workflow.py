@@ -83,7 +83,11 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
         raise DataFormatError(f"The study file's data {sf.data} does not exist.")
     sf = replace(sf, name=sf.name or sf.data.stem)
     study = Study.new(sf.name, design=sf.design).with_roles(sf.roles)
-    study, info = ingest(ws, sf.data.read_bytes(), name=sf.data.name, provenance=_provenance(sf), study=study)
+    ingested, info = ingest(
+        ws, sf.data.read_bytes(), name=sf.data.name, provenance=_provenance(sf), study=study
+    )
+    assert ingested is not None and ingested.dataset is not None
+    study = ingested
     ws.save_study(study, action="run_ingest")
     df = load_dataset(ws, study.dataset.dataset_id)  # type: ignore[union-attr]
     sf.roles.validate_against(df)
@@ -109,7 +113,7 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     findings = _unique(findings)
 
     dataset = {
-        "sha256": study.dataset.sha256,
+        "sha256": ingested.dataset.sha256,
         "rows": int(df.shape[0]),
         "columns": int(df.shape[1]),  # type: ignore[union-attr]
         "name": sf.data.name,

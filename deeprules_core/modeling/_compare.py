@@ -52,7 +52,7 @@ def _tune_primary(results: Mapping[str, Any], name: str) -> float | None:
     m = results["models"][name]
     v = ((m.get("metrics") or {}).get("tune") or {}).get(results.get("primary_metric", ""))
     value = v.get("value") if isinstance(v, Mapping) else None
-    return float(value) if _finite(value) else None
+    return float(value) if value is not None and _finite(value) else None
 
 
 def select_model(results: Mapping[str, Any]) -> str | None:
@@ -65,8 +65,8 @@ def select_model(results: Mapping[str, Any]) -> str | None:
     the best cross-validated score decides.
     """
     models = results.get("models", {})
-    scored = {n: _tune_primary(results, n) for n in models}
-    scored = {n: v for n, v in scored.items() if v is not None}
+    tuned = {n: _tune_primary(results, n) for n in models}
+    scored = {n: v for n, v in tuned.items() if v is not None}
     if not scored:
         scored = {n: float(m["cv_score"]) for n, m in models.items() if _finite(m.get("cv_score"))}
     candidates = {n: s for n, s in scored.items() if models[n].get("family") != "dummy"} or scored

@@ -39,7 +39,7 @@ def permutation_kind(y: np.ndarray, groups: np.ndarray | None) -> str:
     if groups is None:
         return "rows"
     g = np.asarray(groups).astype(str)
-    per_group = {}
+    per_group: dict[str, Any] = {}
     for gi, yi in zip(g, np.asarray(y).tolist(), strict=True):
         if per_group.setdefault(gi, yi) != yi:
             return "between_groups"

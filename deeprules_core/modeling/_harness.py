@@ -149,7 +149,7 @@ def _folds(split: Any, t: TaskArrays, seed: int) -> tuple[list[tuple[np.ndarray,
     from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
     rows = t.rows["train"]
-    groups = t.groups_of(rows) if t.groups is not None else rows.astype(str)
+    groups = np.asarray(t.groups_of(rows) if t.groups is not None else rows.astype(str))
     k = int(min(DEFAULT_FOLDS, len(np.unique(groups))))
     if k < 2:
         raise SplitError("The training side has fewer than two groups: cross-validation is impossible.")

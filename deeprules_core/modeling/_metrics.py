@@ -169,7 +169,7 @@ def _classification(codes: np.ndarray, p: np.ndarray, w: np.ndarray, positive: i
     else:
         pairs = [_ranking(p[:, c], codes == c, w) for c in range(k)]
         with np.errstate(invalid="ignore"):
-            auc = np.nanmean(np.vstack([a for a, _ in pairs]), axis=0) if k else np.nan
+            auc = np.nanmean(np.vstack([a for a, _ in pairs]), axis=0) if k else np.nan  # type: ignore[assignment]
             ap = np.nanmean(np.vstack([b for _, b in pairs]), axis=0)
     out["auprc"], out["auroc"] = ap, auc
     pred = p.argmax(axis=1)
@@ -348,7 +348,7 @@ def paired_difference(
     n_boot: int = 1000,
     seed: int = 0,
     positive_class: Any = None,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Metric of model a minus metric of model b on the same rows, with a 95% interval
     from the *same* resamples for both (a paired bootstrap).
 

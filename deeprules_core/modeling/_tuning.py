@@ -156,7 +156,7 @@ def tune_family(
     """Search ``budget`` settings of one family with seeded TPE; record every trial."""
     t0 = time.perf_counter()
     fam = FAMILIES[family]
-    kw = {
+    kw: dict[str, Any] = {
         "task": task,
         "n_classes": n_classes,
         "positive": positive,
@@ -227,12 +227,12 @@ def tune_family(
             f"Every {family} setting failed during tuning (for example, a fold without both classes). "
             "Check the split: each CV fold needs samples of every class."
         )
-    best = max(done, key=lambda t: t.value)
+    best = max(done, key=lambda t: float(t.value or 0.0))  # every value in done is finite
     params = dict(best.params)
     return TuneResult(
         family,
         params,
-        float(best.value),
+        float(best.value or 0.0),
         fold_scores.get(best.number, []),
         len(study.trials),
         trials,

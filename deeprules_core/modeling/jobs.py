@@ -31,7 +31,7 @@ def baselines_job(ctx: Any) -> dict[str, Any]:
     from ..split import load_split
 
     p = dict(ctx.params)
-    params = {
+    params: dict[str, Any] = {
         "models": list(p.get("models") or BASELINE_FAMILIES),
         "budget": int(p.get("budget", 20)),
         "seed": int(p.get("seed", 0)),
