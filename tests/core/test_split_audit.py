@@ -185,7 +185,9 @@ def test_a_test_side_of_a_few_individuals_is_said_to_be_too_small():
     # 18 individuals with 10 rows each (a sleep-deprivation study): a 20% test side holds
     # about 4 individuals, whatever its 40 rows suggest
     df = table(n_groups=18, per_group=10)
-    findings = [f for f in audit_split(df, ROLES, make_split(df, ROLES, seed=0)) if f.code == "too_few_samples"]
+    findings = [
+        f for f in audit_split(df, ROLES, make_split(df, ROLES, seed=0)) if f.code == "too_few_samples"
+    ]
     assert len(findings) == 1 and findings[0].severity == "warning"
     sides = findings[0].evidence["sides"]
     assert "test" in sides and sides["test"]["units"] < 10 and sides["test"]["rows"] >= 30
