@@ -236,7 +236,7 @@ def check_baseline_beaten(results: Mapping[str, Any]) -> list[Finding]:
                     severity="warning",
                     tip=2,
                     message=(
-                        f"The best model ({sel}) does not clearly beat a dummy model that ignores the features "
+                        f"The selected model ({sel}) does not clearly beat a dummy model that ignores the features "
                         f"and predicts the {'class frequencies' if results['task'] == 'classification' else 'mean'}: "
                         f"the difference in tune {c['metric'].upper()} is {c['diff']:+.3f} (95% interval "
                         f"{c['low']:+.3f} to {c['high']:+.3f}, which includes 0). With these data the features "
@@ -262,20 +262,23 @@ def modelling_findings(results: Mapping[str, Any]) -> list[Finding]:
 
 def statement(results: Mapping[str, Any]) -> str:
     """One plain sentence on what the comparison shows."""
+    from ..names import model_label
+
     sel = results.get("selected")
     codes = {f.code for f in modelling_findings(results)}
     if not sel:
         return "No model was fitted."
+    name = model_label(str(results["models"][sel].get("family", sel)), str(results.get("task", "")))
     if "no_signal" in codes:
-        return f"The best model ({sel}) does no better than the same model trained on shuffled labels."
+        return f"The selected model ({name}) does no better than the same model trained on shuffled labels."
     if "baseline_not_beaten" in codes:
-        return f"The best model ({sel}) does not clearly beat the dummy baseline."
+        return f"The selected model ({name}) does not clearly beat the dummy baseline."
     tune = results["models"][sel]["metrics"]["tune"][results["primary_metric"]]
     return (
-        f"The best model is {sel} (tune {results['primary_metric'].upper()} {tune['value']:.3f}, "
+        f"The selected model is {name} (tune {results['primary_metric'].upper()} {tune['value']:.3f}, "
         f"95% interval {tune['low']:.3f} to {tune['high']:.3f})."
         if _finite(tune.get("low"))
-        else f"The best model is {sel}."
+        else f"The selected model is {name}."
     )
 
 

@@ -23,6 +23,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..names import model_label
+
 __all__ = [
     "METRIC_NAMES",
     "fmt_num",
@@ -46,23 +48,6 @@ METRIC_NAMES = {
     "mae": "MAE",
     "rmse": "RMSE",
     "spearman": "Spearman ρ",
-}
-
-#: Display names of the model families, by task; a family missing here is spelled out.
-_MODEL_NAMES: dict[str, tuple[str, str]] = {  # family: (classification, regression)
-    "dummy": ("dummy", "dummy"),
-    "logistic_regression": ("logistic regression", "linear regression (elastic net)"),
-    "random_forest": ("random forest", "random forest"),
-    "gradient_boosting": ("gradient boosting", "gradient boosting"),
-    "knn": ("k-nearest neighbours", "k-nearest neighbours"),
-    "mlp": ("MLP", "MLP"),
-    "cnn": ("CNN", "CNN"),
-}
-#: The long form, for running text (the methods paragraph).
-_LONG_NAMES = {
-    "dummy": ("a dummy model predicting the class frequencies", "a dummy model predicting the mean"),
-    "mlp": ("a multilayer perceptron (MLP)", "a multilayer perceptron (MLP)"),
-    "cnn": ("a 1D convolutional network (CNN)", "a 1D convolutional network (CNN)"),
 }
 
 
@@ -147,18 +132,6 @@ def fmt_value(value: Any, *, key: str = "") -> str:
 def metric_name(key: str) -> str:
     """The reader's name of a metric key (``auprc`` -> 'AUPRC')."""
     return METRIC_NAMES.get(key, key)
-
-
-def model_label(family: str, task: str = "classification", *, long: bool = False) -> str:
-    """The display name of a model family for a task (``long``: spelled out, for prose).
-
-    >>> model_label("logistic_regression", "classification"), model_label("mlp", long=True)
-    ('logistic regression', 'a multilayer perceptron (MLP)')
-    """
-    names = (_LONG_NAMES.get(str(family)) if long else None) or _MODEL_NAMES.get(str(family))
-    if names is None:
-        return str(family).replace("_", " ")
-    return names[1] if task == "regression" else names[0]
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
