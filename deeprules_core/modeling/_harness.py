@@ -290,7 +290,6 @@ def run_baselines(
             positive=t.positive,
             budget=budget,
             seed=seed,
-            batch_correct=batch_correct,
             progress=sub,
         )
         report(lo + share * 0.95, f"{name}: refit on the training side and score the tune side")

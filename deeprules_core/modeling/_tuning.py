@@ -27,10 +27,10 @@ Progress = Callable[[float, str], None]
 #: Cache the preprocessed folds only below this size (bytes); above, preprocess per trial.
 CACHE_BYTES = 600 * 2**20
 NO_HYPERPARAMETERS = "no hyper-parameters; 1 fit"
-#: Pruning, the same for every family (and the deep search): after PRUNE_STARTUP complete
-#: trials, a trial whose running mean over its first folds (at least PRUNE_WARMUP + 1) is
-#: below the median of the earlier trials at the same fold stops early. A pruned trial
-#: still counts against the budget.
+#: Pruning, the same for every baseline family: after PRUNE_STARTUP complete trials, a
+#: trial whose running mean over its first folds (at least PRUNE_WARMUP + 1) is below the
+#: median of the earlier trials at the same fold stops early. A pruned trial still counts
+#: against the budget. (The deep search prunes by epoch, in ``deeprules_core.deep``.)
 PRUNE_STARTUP = 5
 PRUNE_WARMUP = 1
 
@@ -119,7 +119,6 @@ def iter_cv_scores(
     n_classes: int,
     positive: int,
     seed: int,
-    batch_correct: bool = False,
 ) -> Iterator[float]:
     """The primary metric on each validation fold for one setting, fold by fold."""
     for fd in folds:
@@ -130,13 +129,6 @@ def iter_cv_scores(
             model.fit(Xf, y[fd.fit_rows])
         pred = predict_scores(model, Xv, task=task, n_classes=n_classes)
         yield score_primary(y[fd.val_rows], pred, task=task, n_classes=n_classes, positive=positive)
-
-
-def cv_scores(
-    family: str, params: dict[str, Any], X: np.ndarray, y: np.ndarray, folds: Sequence[FoldData], **kw: Any
-) -> list[float]:
-    """The primary metric on each validation fold for one setting."""
-    return list(iter_cv_scores(family, params, X, y, folds, **kw))
 
 
 def tune_family(
@@ -150,7 +142,6 @@ def tune_family(
     positive: int,
     budget: int,
     seed: int = 0,
-    batch_correct: bool = False,
     progress: Progress | None = None,
 ) -> TuneResult:
     """Search ``budget`` settings of one family with seeded TPE; record every trial."""
@@ -161,10 +152,9 @@ def tune_family(
         "n_classes": n_classes,
         "positive": positive,
         "seed": seed,
-        "batch_correct": batch_correct,
     }
     if not fam.has_hyperparameters:
-        scores = cv_scores(family, {}, X, y, folds, **kw)
+        scores = list(iter_cv_scores(family, {}, X, y, folds, **kw))
         value = float(np.nanmean(scores)) if np.isfinite(scores).any() else float("nan")
         trial = {"number": 0, "params": {}, "value": value, "state": "COMPLETE", "fold_scores": scores}
         if progress:
