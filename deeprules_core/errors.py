@@ -18,6 +18,7 @@ __all__ = [
     "ModelError",
     "LockedTestSetError",
     "JobError",
+    "ExportLockedError",
 ]
 
 
@@ -55,3 +56,7 @@ class LockedTestSetError(DeepRulesError):
 
 class JobError(DeepRulesError):
     """A background job cannot be submitted, found or cancelled."""
+
+
+class ExportLockedError(DeepRulesError):
+    """A model that memorises training rows may not leave a sensitive study (Tip 10)."""

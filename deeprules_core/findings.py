@@ -77,6 +77,8 @@ CODES: dict[str, int] = {
     "attribution_on_confounder": 9,
     # privacy
     "sensitive_model_export": 10,
+    "membership_inference_risk": 10,
+    "subgroup_gap": 10,
 }
 
 

@@ -110,7 +110,22 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
 
     study, results = _run_models(ws, study, df, sf, split, report)
     findings += [Finding.from_dict(f) for f in results.get("findings", [])]
-    findings = _unique(findings)
+    privacy_findings: list[Finding] = []  # one per model: not merged by (code, columns)
+    if sf.design.sensitive_data:  # Tip 10: run exports no model; the lock is explained, the leak measured
+        from .privacy import run_privacy
+
+        report(0.92, "privacy: export lock, membership inference, subgroups")
+        privacy = run_privacy(
+            ws,
+            ws.get_study(study.id),
+            subgroup_columns=tuple(sf.roles.covariates),
+            mia=True,
+            n_boot=min(sf.n_boot, 500),
+            seed=sf.seed,
+        )
+        study = ws.get_study(study.id)
+        privacy_findings = [Finding.from_dict(f) for f in privacy["findings"]]
+    findings = sort_findings(_unique(findings) + privacy_findings)
 
     dataset = {
         "sha256": ingested.dataset.sha256,
@@ -130,7 +145,10 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     (out / "results.json").write_text(
         json.dumps(to_jsonable(results), indent=2, allow_nan=False), encoding="utf-8"
     )
-    ws.put_json(study.id, "findings", "findings", [f.to_dict() for f in findings])
+    # the privacy step stored its own findings (artifact findings/privacy): not twice
+    ws.put_json(
+        study.id, "findings", "findings", [f.to_dict() for f in findings if f not in privacy_findings]
+    )
     study = study.with_step(
         StepRecord(
             step="run",

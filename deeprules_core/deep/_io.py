@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..errors import ModelError, StoreError
+from ..errors import ExportLockedError, ModelError, StoreError
 from ..findings import to_jsonable
 from ..store import Workspace
 from ..study import package_versions
@@ -84,7 +84,21 @@ def model_from_bytes(data: bytes, *, device: str | None = None) -> DeepModel:
 
 
 def save_deep(ws: Workspace, study_id: str, model: DeepModel, *, name: str | None = None) -> str:
-    """Store the model as a workspace artifact (kind ``deep_model``); return its sha256."""
+    """Store the model as a workspace artifact (kind ``deep_model``); return its sha256.
+
+    The export lock (Tip 10) is checked here too: the weights of a sensitive study's model
+    are refused (:class:`ExportLockedError`, logged) unless it was trained with
+    differential privacy (its training record says so).
+    """
+    from ..privacy import guard_model_export
+
+    training = dict(model.training_ or {})
+    entry = {"family": model.config.kind, "dp": training if training.get("private") else None}
+    refused = guard_model_export(
+        ws, ws.get_study(study_id), name or model.config.kind, entry, where="save_deep"
+    )
+    if refused is not None:
+        raise ExportLockedError(refused.message)
     data = model_to_bytes(model)
     meta = {"format": FORMAT, "kind": model.config.kind, "task": model.task}
     return ws.put_artifact(study_id, "deep_model", name or model.config.kind, data, meta)

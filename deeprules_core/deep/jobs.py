@@ -4,7 +4,7 @@ It loads the study, its table and its split, runs :func:`~deeprules_core.deep.ru
 with per-epoch progress (cancel stops it at the next epoch), merges the entry into the
 stored baseline results (same panel, paired comparison with the best baseline), stores
 the merged results as artifact ``("results", "deep")``, saves the weights (unless the
-study holds sensitive data: then they are never written, Tip 10) and records the step.
+export lock of :mod:`deeprules_core.privacy` refuses them: sensitive data, Tip 10) and records the step.
 
 Job parameters (all optional): ``kind`` ("auto" / "mlp" / "cnn"), ``budget`` (default:
 the baselines' budget, else 20), ``seed``, ``n_seeds``, ``max_epochs``, ``n_shuffles``,
@@ -135,21 +135,12 @@ def deep_job(ctx: Any) -> dict[str, Any]:
     name = run.entry["family"]
     entry = dict(run.entry)
     extra: list[Finding] = []
-    if study.design.sensitive_data:
+    from ..privacy import guard_model_export  # Tip 10: the one export lock (logs each refusal)
+
+    refused = guard_model_export(ws, study, name, entry, where="deep-learning job")
+    if refused is not None:
         entry["weights_sha256"] = None
-        extra.append(
-            Finding(
-                code="sensitive_model_export",
-                severity="info",
-                tip=10,
-                message=(
-                    f"The {name.upper()}'s weights were not saved: the study holds sensitive data, and "
-                    "weights can leak the training samples (membership inference, model inversion). "
-                    "Its results and configuration are kept; retrain it when needed."
-                ),
-                evidence={"model": name, "sensitive_data": True},
-            )
-        )
+        extra.append(refused)
     else:
         entry["weights_sha256"] = save_deep(ws, study.id, run.model, name=name)
     entry["findings"] = list(entry.get("findings", [])) + [f.to_dict() for f in extra]

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import StoreError
+from ..errors import ExportLockedError, StoreError
 from ..findings import to_jsonable
 from ..store import Workspace
 from ..study import Study, package_versions, utcnow
@@ -210,18 +210,60 @@ def export_bundle(
     study: Study,
     out_zip: str | Path,
     *,
-    data_path_in_bundle: bool = True,
+    data_path_in_bundle: bool | None = None,
     include_report: bool = False,
+    include_models: bool = False,
+    rows_reason: str | None = None,
+    who: str = "",
 ) -> Path:
     """Write the reproducibility bundle of ``study`` to ``out_zip``; return the path.
 
     ``data_path_in_bundle=True`` copies the exact data bytes into ``data/`` and points the
-    study file there; ``False`` leaves the data out and points to its place in the store.
+    study file there; ``False`` leaves the data out and points to its place in the store;
+    None (the default) copies them unless the study is sensitive and nobody confirmed.
     ``include_report=True`` adds ``report.pdf``, written to describe the bundle it is in.
+    ``include_models=True`` adds the stored weights of the deep models the export lock
+    allows (``models/<name>.zip``); every refused model is logged and explained.
+
+    A sensitive study's bundle carries no raw rows (no data file, no per-sample
+    predictions) unless the user confirms with a reason (``rows_reason``, recorded with
+    ``who`` and quoted in the report); asking for the data without it raises
+    :class:`~deeprules_core.errors.ExportLockedError`.
     """
+    from ..privacy import confirm_bundle_rows, export_plan, guard_model_export, privacy_results, rows_consent
+
     out = Path(out_zip)
+    sensitive = bool(study.design.sensitive_data)
+    if rows_reason and sensitive:
+        confirm_bundle_rows(ws, study, rows_reason, who=who)
+    rows_ok = not sensitive or bool(rows_consent(ws, study))
+    if data_path_in_bundle is None:
+        data_path_in_bundle = rows_ok
+    if data_path_in_bundle and not rows_ok:
+        ws.log(study.id, "export_refused", {"what": "raw rows", "where": "bundle"})
+        raise ExportLockedError(
+            f"The study {study.name!r} holds sensitive data, so its bundle carries no raw rows unless you confirm "
+            "it may, with a reason (the data-sharing agreement that allows it); the reason goes into the report. "
+            "Give the reason, or export without the data file."
+        )
     results = load_results(ws, study)
-    findings = load_findings(ws, study) or []
+    findings = list(load_findings(ws, study) or [])
+    private = (privacy_results(ws, study) or {}).get("dp")
+    model_files: dict[str, bytes] = {}
+    refused: list[str] = []
+    if include_models:
+        extra = {private["name"]: private} if private else {}
+        entries = {**dict((results or {}).get("models") or {}), **extra}
+        for d in export_plan(study, results, extra):
+            if not d.allowed:
+                finding = guard_model_export(ws, study, d.model, entries.get(d.model), where="bundle")
+                if finding is not None:
+                    findings.append(finding)
+                    refused.append(d.model)
+                continue
+            sha = (entries.get(d.model) or {}).get("weights_sha256")
+            if sha:
+                model_files[f"models/{d.model}.zip"] = ws.get_blob(sha)
     split = _split_obj(ws, study)
     provenance = load_provenance(ws, study)
     files: dict[str, bytes] = {}
@@ -242,7 +284,9 @@ def export_bundle(
     files["study.yaml"] = yaml.safe_dump(study_dict, sort_keys=False, allow_unicode=True).encode("utf-8")
     if split is not None:
         files["split.csv"] = split.to_csv().encode("utf-8")
-    files["results.json"] = json.dumps(to_jsonable(results or {}), indent=2, allow_nan=False).encode("utf-8")
+    shown = results if rows_ok else _without_rows(results)
+    files["results.json"] = json.dumps(to_jsonable(shown or {}), indent=2, allow_nan=False).encode("utf-8")
+    files.update(model_files)
     dataset = {"name": ds.name, "sha256": ds.sha256, "dataset_id": ds.dataset_id}
     files["findings.json"] = json.dumps(
         {"dataset": dataset, "findings": [f.to_dict() for f in findings]}, indent=2, allow_nan=False
@@ -254,7 +298,9 @@ def export_bundle(
     if include_report:
         files["report.pdf"] = _report_pdf(ws, study)
     sums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    files["README.md"] = _readme(study, data_name, sums, data_note, report=include_report).encode("utf-8")
+    readme = _readme(study, data_name, sums, data_note, report=include_report)
+    readme += _privacy_note(sensitive, rows_ok, sorted(model_files), refused)
+    files["README.md"] = readme.encode("utf-8")
     sums["README.md"] = hashlib.sha256(files["README.md"]).hexdigest()
     files["SHA256SUMS"] = "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -263,6 +309,43 @@ def export_bundle(
             zf.writestr(name, data)
     ws.log(study.id, "export_bundle", {"files": sorted(files), "sha256": sums})
     return out
+
+
+#: Per-sample fields of a results dict: the rows of a sensitive study, in another form.
+ROW_KEYS = ("predictions", "tune_predictions", "test_predictions", "tune_truth")
+
+
+def _without_rows(results: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The results without per-sample predictions, labels or ids (a sensitive study's bundle)."""
+    if results is None:
+        return None
+    out = {k: v for k, v in results.items() if k not in ROW_KEYS}
+    out["models"] = {
+        n: ({k: v for k, v in m.items() if k not in ROW_KEYS} if isinstance(m, Mapping) else m)
+        for n, m in (results.get("models") or {}).items()
+    }
+    out["rows_removed"] = "per-sample predictions removed: sensitive study (Tip 10)"
+    return out
+
+
+def _privacy_note(sensitive: bool, rows_ok: bool, models: list[str], refused: list[str]) -> str:
+    lines = []
+    if models:
+        lines.append(f"- `models/`: weights the export lock allows ({', '.join(models)}); load with "
+                     "`deeprules_core.deep.model_from_bytes` (tensors only).")  # fmt: skip
+    if sensitive:
+        lines.append(
+            "- The study holds sensitive data (Tip 10): "
+            + (
+                "the raw rows were confirmed for export, with the reason given in the report. "
+                if rows_ok
+                else "no raw rows and no per-sample predictions are in this bundle. "
+            )  # fmt: skip
+            + "Models that memorise training rows (k-nearest neighbours, forests, boosting, deep networks "
+            "without differential privacy) are never exported"
+            + (f"; refused here: {', '.join(refused)}." if refused else ".")
+        )
+    return ("\n## Privacy\n" + "\n".join(lines) + "\n") if lines else ""
 
 
 def verify_bundle(path: str | Path) -> dict[str, bool]:
