@@ -28,7 +28,7 @@ sections = {
         _page("evaluate"),
         _page("interpret"),
     ],
-    "Report": [_page("report")],
+    "Report": [_page("privacy"), _page("report")],
 }
 nav = st.navigation(sections)
 state.sidebar_status(state.current_study())

@@ -161,13 +161,27 @@ with left:
 with right:
     st.markdown("**Reproducibility bundle**")
     st.caption("Study file, data, split, results, findings, versions, checksums, the PDF and a README.")
-    include = st.checkbox("Include the data file", value=True, key="report.bundle.data")
+    include = st.checkbox(
+        "Include the data file",
+        value=not study.design.sensitive_data,
+        key="report.bundle.data",
+        help="A sensitive study's bundle carries raw rows only after you confirm why (Privacy page).",
+    )
+    with_models = st.checkbox(
+        "Include the model weights the export lock allows", value=False, key="report.bundle.models"
+    )
     if st.button("Export the bundle", key="report.bundle"):
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 with st.spinner("Writing the bundle and its PDF…"):
                     data = export_bundle(
-                        ws, study, Path(tmp) / "bundle.zip", data_path_in_bundle=include, include_report=True
+                        ws,
+                        study,
+                        Path(tmp) / "bundle.zip",
+                        data_path_in_bundle=include,
+                        include_report=True,
+                        include_models=with_models,
+                        who=current_user(),
                     ).read_bytes()
         except DeepRulesError as exc:
             st.error(str(exc))

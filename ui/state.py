@@ -52,6 +52,7 @@ PAGES = {
     "deep_learning": ("pages/deep_learning.py", "Deep learning", ":material/hub:"),
     "evaluate": ("pages/evaluate.py", "Evaluate", ":material/query_stats:"),
     "interpret": ("pages/interpret.py", "Interpret", ":material/lightbulb:"),
+    "privacy": ("pages/privacy.py", "Privacy", ":material/shield_lock:"),
     "report": ("pages/report.py", "Report", ":material/picture_as_pdf:"),
 }
 
@@ -124,7 +125,17 @@ def require_study() -> Study:
         st.info("No study is open. Create a study or open one first: every result is recorded in it.")
         link("study", "Create or open a study")
         st.stop()
+    sensitive_badge(study)  # type: ignore[arg-type]
     return study  # type: ignore[return-value]
+
+
+SENSITIVE_BADGE = "Sensitive data: models that memorise rows are not exported"
+
+
+def sensitive_badge(study: Study) -> None:
+    """A small badge on every page of a sensitive study (Tip 10)."""
+    if study.design.sensitive_data:
+        st.badge(SENSITIVE_BADGE, icon=":material/lock:", color="red")
 
 
 def require_table(*, need_label: bool = True) -> tuple[Study, pd.DataFrame]:
@@ -155,6 +166,7 @@ STEP_LABELS = {
     "deep_learning": "Deep learning",
     "evaluate": "Evaluate",
     "interpret": "Interpret",
+    "privacy": "Privacy",
     "report": "Report",
 }
 
@@ -166,6 +178,10 @@ def sidebar_status(study: Study | None) -> None:
             st.caption("No study open.")
             return
         st.markdown(f"**Study:** {study.name}")
+        if study.design.sensitive_data:
+            st.caption(
+                ":material/lock: Sensitive data: export of memorising models is locked (Privacy page)."
+            )
         ds = study.dataset
         st.caption(f"Data: {ds.name} · sha256 {ds.sha256[:10]}…" if ds else "Data: none yet")
         lines = []

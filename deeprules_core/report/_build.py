@@ -17,6 +17,7 @@ from ..store import Workspace
 from ..study import Study
 from ._facts import ReportFacts, gather_facts, summarise_split
 from ._pdf import build_pdf
+from ._privacy import with_privacy
 
 __all__ = [
     "load_results",
@@ -140,7 +141,7 @@ def facts_from_workspace(
     default claims no bundle.
     """
     df = load_table(ws, study)
-    return gather_facts(
+    facts = gather_facts(
         study,
         findings=list(findings) if findings is not None else load_findings(ws, study),
         results=results if results is not None else load_results(ws, study),
@@ -151,6 +152,7 @@ def facts_from_workspace(
         test_uses=ws.test_uses(study.id),
         outputs=outputs,
     )
+    return with_privacy(facts, ws, study)
 
 
 def build_report(
@@ -210,4 +212,6 @@ def report_from_parts(
         test_uses=test_uses,
         outputs=outputs,
     )
+    if workspace is not None:
+        facts = with_privacy(facts, workspace, study)
     return build_pdf(facts, out_pdf)

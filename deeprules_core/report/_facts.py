@@ -149,6 +149,7 @@ class ReportFacts:
     has_predictions: bool = False
     outputs: str = "pdf"  # one of OUTPUTS: what is written next to this report
     n_rows: Mapping[str, int] = field(default_factory=dict)  # labelled rows per side (results)
+    privacy: Mapping[str, Any] = field(default_factory=dict)  # Tip 10: report._privacy.load_privacy
 
     # ---- derived views -------------------------------------------------------
     @property

@@ -600,6 +600,9 @@ def build_pdf(facts: ReportFacts, out_path: str | Path) -> Path:
     pdf.ln(1)
     _para(pdf, methods_text(facts))
     _repro_section(pdf, facts)
+    from ._privacy import privacy_section  # Tip 10: section 9, when the study has privacy records
+
+    privacy_section(pdf, facts)
     out.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(out))
     return out

@@ -416,7 +416,10 @@ def _tip10(f: ReportFacts) -> Lines:
     answer, stated = sensitive_text(f)
     in_use = f.dataset is not None or f.checks_run or f.has_results
     if d.sensitive_data:
-        done.append("Sensitive data: yes; export of model weights is locked.")
+        done.append(
+            "Sensitive data: yes; models that memorise training rows (k-nearest neighbours, forests, boosting, "
+            "deep networks without differential privacy) are not exported."
+        )
         if d.ethics_approval:
             done.append(f"Ethics approval: {d.ethics_approval}.")
         else:
@@ -436,6 +439,14 @@ def _tip10(f: ReportFacts) -> Lines:
         )
     if f.checks_run:
         done.append("Identifying columns looked for by the checks.")
+    from ._privacy import tip10_lines  # the privacy step: leak risk measured, DP, subgroups, card
+
+    done += tip10_lines(f)
+    analysis = (f.privacy or {}).get("privacy") or {}
+    if d.sensitive_data and f.has_results and not analysis.get("membership_inference"):
+        missing.append(Missing("Measure the membership-inference risk of every model.", "privacy"))
+    if d.sensitive_data and f.has_results and not (f.privacy or {}).get("model_card"):
+        missing.append(Missing("Write the model card (intended use, limits).", "privacy", attention=True))
     return done, missing
 
 
