@@ -37,7 +37,9 @@ def _sensitive_study(home: Path) -> tuple[Workspace, str]:
     ws = Workspace(home)
     roles = Roles(id="sample_id", label="label", covariates=("sex",))
     study = ws.create_study("Private", design=Design(sensitive_data=True)).with_roles(roles)
-    prov = Provenance(source="lab:EXP-1", version="1", download_date="2024-01-01", licence="CC0", entered_by="me")
+    prov = Provenance(
+        source="lab:EXP-1", version="1", download_date="2024-01-01", licence="CC0", entered_by="me"
+    )
     study, _ = ingest(ws, df.to_csv(index=False).encode(), name="t.csv", provenance=prov, study=study)
     split = make_split(df, roles, seed=0)
     study = save_split(ws, study, split)

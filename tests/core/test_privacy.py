@@ -305,3 +305,68 @@ def test_model_card_and_ethics_register_are_saved_with_the_study(workspace):
     from deeprules_core.findings import CODES
 
     assert {"membership_inference_risk", "subgroup_gap"} <= set(CODES)
+
+
+# --------------------------------------------------------------------------- run, DP step, PDF
+RUN_STUDY = """\
+data: {data}
+roles: {{id: sample_id, label: label, group: patient_id, batch: [plate], covariates: [age, sex]}}
+split: {{strategy: group, test_fraction: 0.2, tune_fraction: 0.25, seed: 0}}
+models: [dummy, logistic_regression, knn, random_forest, mlp]
+budget: 1
+n_seeds: 1
+max_epochs: 5
+n_shuffles: 0
+n_boot: 50
+design: {{sensitive_data: true, ethics_approval: IRB-7}}
+"""
+
+
+@pytest.mark.slow
+def test_run_of_a_sensitive_study_exports_no_memorising_model_and_measures_each(tmp_path):
+    from pathlib import Path
+
+    from deeprules_core.store import Workspace
+    from deeprules_core.workflow import run_study
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "study.yaml"
+    path.write_text(RUN_STUDY.format(data=root / "sample_data" / "simulated_planted.csv"))
+    out = run_study(path, tmp_path / "out")
+    findings = json.loads((out / "findings.json").read_text())["findings"]
+    refused = {f["evidence"]["model"] for f in findings if f["code"] == "sensitive_model_export"}
+    assert refused == {"knn", "random_forest", "mlp"}
+    ws = Workspace(out / "workspace")
+    (row,) = ws.list_studies()
+    assert ws.list_artifacts(row["id"], "deep_model") == []
+    assert not [p for p in out.rglob("*") if p.suffix in (".pt", ".pkl", ".joblib")]
+    privacy = ws.get_json(row["id"], "privacy", "privacy")
+    assert set(privacy["membership_inference"]) == {"logistic_regression", "knn", "random_forest", "mlp"}
+    assert {"age", "sex"} == set(privacy["subgroups"]["table"])
+    assert ws.get_study(row["id"]).step("privacy") is not None
+
+
+@pytest.mark.slow
+def test_private_training_through_the_step_is_exportable_and_the_pdf_quotes_it(workspace, tmp_path):
+    import subprocess
+
+    from deeprules_core.report import build_report, export_bundle
+
+    study, _ = _study(workspace, _table(160), sensitive=True, models=("dummy", "logistic_regression"))
+    settings = DPSettings(epsilon=4.0, epochs=3, accountant="rdp")
+    out = run_privacy(workspace, study, dp=settings, subgroup_columns=("site",), n_boot=50)
+    dp = out["dp"]
+    assert dp["dp"]["epsilon"] <= 4.05 and dp["dp"]["accountant"] == "rdp" and dp["weights_sha256"]
+    assert dp["cost"]["metric"] == "auprc" and dp["cost"]["private"] is not None
+    assert out["membership_inference"]["mlp_dp"]["private"] is True
+    assert "mlp_plain" in out["membership_inference"]
+    path = export_bundle(workspace, study, tmp_path / "b.zip", include_models=True, include_report=True)
+    with zipfile.ZipFile(path) as zf:
+        assert "models/mlp_dp.zip" in zf.namelist()
+    pdf = build_report(workspace, workspace.get_study(study.id), out_pdf=tmp_path / "r.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(text.split())
+    assert "9. Privacy and ethics (Tip 10)" in text and "Membership inference" in text
+    auc = out["membership_inference"]["logistic_regression"]["loss_threshold"]["auc"]
+    assert f"loss-threshold attack AUC {auc:.2f}" in text
+    assert f"achieved ε {dp['dp']['epsilon']:.2f}" in text
