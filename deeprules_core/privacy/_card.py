@@ -101,7 +101,7 @@ def build_model_card(
     ds = study.dataset
     metrics = _metrics(results)
     subgroups = privacy.get("subgroups") or {}
-    card = {
+    card: dict[str, Any] = {
         "study": study.name,
         "written_at": utcnow(),
         "written_by": who,

@@ -65,6 +65,8 @@ def deep_parts(
     from ..modeling._harness import TaskArrays
 
     cfg = DeepConfig.from_dict(config) if config else suggest_architecture(df, roles).config
+    if cfg is None:
+        raise ModelError("No deep architecture fits these data (no numeric features and no sequence column).")
     t = TaskArrays(df, roles, split)
     spec = make_spec(df, roles, cfg)
     if t.classes is not None:

@@ -192,7 +192,7 @@ def train_private(
     bs = max(1, min(int(batch_size), n))
     gen = torch.Generator().manual_seed(int(seed))
     loader = DataLoader(TensorDataset(xt, yt), batch_size=bs, shuffle=True, generator=gen)
-    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    opt: Any = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = _loss(task, np.asarray(y) if task != "regression" else np.zeros(0), n_classes)
     engine = None
     delta = settings.delta_for(n)

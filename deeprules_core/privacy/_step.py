@@ -142,13 +142,13 @@ def _scorer(name: str, entry: Mapping[str, Any], df: Any, roles: Any, split: Any
             (lambda r: m.predict_proba(X[r])) if t.task == "classification" else (lambda r: m.predict(X[r]))
         )
 
-    def train(rows: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def train_baseline(rows: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         m = make_pipeline(
             entry["family"], params, task=t.task, n_features=X.shape[1], seed=seed, batch_correct=bc
         )
         return score_with(m.fit(X[rows], t.y[rows]))
 
-    return score_with(model), train, t.rows["train"], t
+    return score_with(model), train_baseline, t.rows["train"], t
 
 
 def _deep_target(
@@ -164,7 +164,7 @@ def _deep_target(
 
 def _attack(task: str, y: np.ndarray, score: Any, fit: Any, members: np.ndarray, nonmembers: np.ndarray,
             *, n_boot: int, seed: int, shadow: bool) -> dict[str, Any]:  # fmt: skip
-    out = {
+    out: dict[str, Any] = {
         "loss_threshold": loss_threshold_attack(task, y, score, members, nonmembers, n_boot=n_boot, seed=seed)
     }
     out["shadow_model"] = (
