@@ -91,8 +91,8 @@ class DPSettings:
 def explain_budget(epsilon: float, delta: float, n: int | None = None) -> str:
     """What (ε, δ) promise one patient, in plain words.
 
-    >>> explain_budget(1.0, 1e-5).split(".")[0]
-    'Whether or not one patient is in the training data, any result of training becomes at most 2.7 times more (or less) likely'
+    >>> "at most 2.7 times more (or less) likely" in explain_budget(1.0, 1e-5)
+    True
     """
     factor = math.exp(float(epsilon))
     belief = factor / (1.0 + factor)
