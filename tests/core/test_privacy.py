@@ -111,6 +111,7 @@ def _bn_net(n_in: int):
     return nn.Sequential(nn.Linear(n_in, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
 
 
+@pytest.mark.slow  # the accountant's search for the noise multiplier takes seconds (PRV most)
 @pytest.mark.parametrize("accountant", ["rdp", "prv"])
 def test_achieved_epsilon_matches_opacus_accountant_and_batchnorm_is_replaced(accountant):
     from opacus.accountants import create_accountant
