@@ -156,10 +156,9 @@ if mia_res:
     for name, r in mia_res.items():
         lt, sh = r.get("loss_threshold") or {}, r.get("shadow_model") or {}
         rows.append({
-            "Model": name,
-            "Private": "yes" if r.get("private") else "no",
+            "Model": r.get("label") or name,
             "Loss-threshold AUC": f"{lt['auc']:.2f} ({lt['low']:.2f}–{lt['high']:.2f})" if lt else "–",
-            "Shadow-model AUC": f"{sh['auc']:.2f} ({sh['low']:.2f}–{sh['high']:.2f})" if sh else "not run",
+            "Shadow-model AUC": f"{sh['auc']:.2f} ({sh['low']:.2f}–{sh['high']:.2f})" if sh else r.get("shadow_note", "not run"),
         })  # fmt: skip
     st.markdown("**Membership inference** (0.5 = an attacker cannot tell training samples from others)")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -246,7 +246,12 @@ def run_privacy(
                 score = (lambda m: lambda r: m.scores(run.parts.data.subset(r)))(model)
                 out["membership_inference"][name] = _attack(task, y, score, None, run.members, tune, n_boot=n_boot,
                                                            seed=seed, shadow=False)  # fmt: skip
-                out["membership_inference"][name]["private"] = name == entry["name"]
+                res = out["membership_inference"][name]
+                res.update(private=name == entry["name"], family=entry["family"])
+                res["label"] = model_label(entry["family"], task) + (
+                    " (trained with differential privacy)" if res["private"] else " (its non-private twin)"
+                )
+                res["shadow_note"] = "not run for the private network and its twin (loss threshold only)"
 
     if mia:
         names = [n for n, e in (results.get("models") or {}).items() if e.get("family") != "dummy"]
@@ -260,14 +265,17 @@ def run_privacy(
             res = _attack(
                 task, t.y, score, fit, members, t.rows["tune"], n_boot=n_boot, seed=seed, shadow=shadow
             )
-            res["private"] = False
+            res.update(private=False, family=entry.get("family", name))
+            res["label"] = model_label(res["family"], task)
+            if res["shadow_model"] is None:
+                res["shadow_note"] = (
+                    "not asked for"
+                    if not shadow
+                    else "not run: too few held-out (tune) rows for shadow models"
+                )
             out["membership_inference"][name] = res
         for name, res in out["membership_inference"].items():
-            fam = (results.get("models") or {}).get(name, {}).get("family") or name.split("_")[0]
-            label = model_label(fam, task) + (
-                " (trained with differential privacy)" if res.get("private") else ""
-            )
-            f = mia_finding(name, label, res, sensitive=sensitive)
+            f = mia_finding(name, res["label"], res, sensitive=sensitive)
             if f is not None:
                 findings.append(f)
 

@@ -29,6 +29,8 @@ def with_privacy(facts: Any, ws: Any, study: Any) -> Any:
 
 
 def _label(facts: Any, name: str, res: Mapping[str, Any]) -> str:
+    if res.get("label"):
+        return str(res["label"])
     fam = next((m.family for m in facts.models if m.name == name), None) or str(name).split("_")[0]
     text = model_label(fam, facts.task)
     if res.get("private"):
@@ -111,7 +113,7 @@ def privacy_section(pdf: Any, facts: Any) -> None:
             for key in ATTACKS:
                 x = r.get(key)
                 cells.append(fmt_ci({"value": x["auc"], "low": x["low"], "high": x["high"]}, 2, compact=True)
-                             if x else "not run (too few held-out rows)")  # fmt: skip
+                             if x else str(r.get("shadow_note") or "not run"))  # fmt: skip
             lt = r.get("loss_threshold") or {}
             rows.append([_label(facts, name, r), *cells, f"{lt.get('n_members')} / {lt.get('n_nonmembers')}"])
         _titled_table(pdf, "Membership inference", rows, widths=(44, 46, 46, 38), size=7.5,

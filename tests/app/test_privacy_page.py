@@ -56,9 +56,17 @@ def test_without_a_study_the_page_says_so(_isolated_workspace):
 
 
 def test_a_sensitive_study_shows_the_lock_and_the_card_and_register_are_saved(_isolated_workspace):
+    from deeprules_core.privacy import run_privacy
+
     ws, sid = _sensitive_study(_isolated_workspace)
+    run_privacy(ws, ws.get_study(sid), subgroup_columns=("sex",), n_boot=20)
     at = _page(PAGE, sid)
     assert not at.exception, at.exception
+    assert any("Sensitive data: models that memorise rows are not exported" in m.value for m in at.markdown)
+    (mia,) = [d.value for d in at.dataframe if "Loss-threshold AUC" in d.value.columns]
+    assert list(mia["Model"]) == ["k-nearest neighbours"]
+    assert "too few held-out" in mia["Shadow-model AUC"].iloc[0]
+    assert [d for d in at.dataframe if "AUROC" in d.value.columns]  # the subgroup panel by sex
     plan = at.dataframe[0].value
     knn = plan[plan["Model"] == "k-nearest neighbours"].iloc[0]
     assert knn["Memorises rows"] == "yes" and knn["Export"] == "refused"
