@@ -114,9 +114,15 @@ with st.form("privacy.form"):
     epochs = a.number_input("Epochs", min_value=1, max_value=500, value=30, key="privacy.epochs")
     clip = b.number_input("Clipping norm", min_value=0.01, max_value=100.0, value=1.0, key="privacy.clip")
     st.caption(explain_budget(float(eps), float(delta)))
+    unused: list[str] = []
+    if study.dataset is not None:
+        try:
+            unused = study.roles.unused_columns(state.load_table(study.dataset.dataset_id))
+        except DeepRulesError:
+            unused = []
     columns = st.multiselect(
         "Subgroup columns (sex, site, any covariate)",
-        [c for c in (*study.roles.covariates, *study.roles.batch) if c],
+        list(dict.fromkeys(c for c in (*study.roles.covariates, *study.roles.batch, *unused) if c)),
         default=list(study.roles.covariates),
         key="privacy.subgroups",
     )
