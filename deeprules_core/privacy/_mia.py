@@ -73,20 +73,34 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
+def _resampler(n: int, groups: np.ndarray | None) -> Callable[[np.random.Generator], np.ndarray]:
+    """Draw rows with replacement, or whole groups (individuals) with all their rows."""
+    if groups is None:
+        return lambda rng: rng.integers(0, n, n)
+    _, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    rows = [np.flatnonzero(codes == g) for g in range(int(codes.max()) + 1)]
+    return lambda rng: np.concatenate([rows[g] for g in rng.integers(0, len(rows), len(rows))])
+
+
 def attack_auc(
-    members: np.ndarray, nonmembers: np.ndarray, *, n_boot: int = 500, seed: int = 0
+    members: np.ndarray,
+    nonmembers: np.ndarray,
+    *,
+    n_boot: int = 500,
+    seed: int = 0,
+    groups_members: np.ndarray | None = None,
+    groups_nonmembers: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """AUC of an attack score (higher = 'member'), with a bootstrap interval that resamples
-    members and non-members separately."""
+    members and non-members separately (whole individuals when their groups are given)."""
     members, nonmembers = np.asarray(members, dtype=float), np.asarray(nonmembers, dtype=float)
     auc = _auc(members, nonmembers)
     lo = hi = float("nan")
     if n_boot > 0 and len(members) > 1 and len(nonmembers) > 1:
         rng = np.random.default_rng(seed)
-        boots = [
-            _auc(rng.choice(members, len(members)), rng.choice(nonmembers, len(nonmembers)))
-            for _ in range(int(n_boot))
-        ]
+        draw_m = _resampler(len(members), groups_members)
+        draw_n = _resampler(len(nonmembers), groups_nonmembers)
+        boots = [_auc(members[draw_m(rng)], nonmembers[draw_n(rng)]) for _ in range(int(n_boot))]
         a = (1.0 - CI_LEVEL) / 2.0
         lo, hi = (float(v) for v in np.quantile(boots, [a, 1.0 - a]))
     return {"auc": auc, "low": lo, "high": hi, "n_members": len(members), "n_nonmembers": len(nonmembers)}
@@ -101,11 +115,14 @@ def loss_threshold_attack(
     *,
     n_boot: int,
     seed: int,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The loss-threshold attack on a fitted model (``score(rows)``)."""
+    """The loss-threshold attack on a fitted model (``score(rows)``); ``groups`` (one per row
+    of the table) makes the bootstrap draw whole individuals."""
     lm = per_sample_loss(task, y[members], score(members))
     ln = per_sample_loss(task, y[nonmembers], score(nonmembers))
-    out = attack_auc(-lm, -ln, n_boot=n_boot, seed=seed)
+    gm, gn = (None, None) if groups is None else (groups[members], groups[nonmembers])
+    out = attack_auc(-lm, -ln, n_boot=n_boot, seed=seed, groups_members=gm, groups_nonmembers=gn)
     out.update(
         attack="loss_threshold", mean_loss_members=float(lm.mean()), mean_loss_nonmembers=float(ln.mean())
     )
@@ -131,6 +148,7 @@ def shadow_attack(
     *,
     n_boot: int,
     seed: int,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any] | None:
     """The shadow-model attack; None when the held-out rows are too few (< MIN_SHADOW_ROWS)."""
     if len(nonmembers) < MIN_SHADOW_ROWS or len(members) < MIN_SHADOW_ROWS // 2:
@@ -150,7 +168,8 @@ def shadow_attack(
     m = np.sort(rng.choice(members, min(len(members), len(evaluate)), replace=False))
     pm = attack.predict_proba(_features(task, y[m], score(m)))[:, 1]
     pn = attack.predict_proba(_features(task, y[evaluate], score(evaluate)))[:, 1]
-    out = attack_auc(pm, pn, n_boot=n_boot, seed=seed)
+    gm, gn = (None, None) if groups is None else (groups[m], groups[evaluate])
+    out = attack_auc(pm, pn, n_boot=n_boot, seed=seed, groups_members=gm, groups_nonmembers=gn)
     out.update(attack="shadow_model", n_shadow_in=len(s_in), n_shadow_out=len(s_out))
     return out
 

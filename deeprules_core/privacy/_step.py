@@ -163,13 +163,11 @@ def _deep_target(
 
 
 def _attack(task: str, y: np.ndarray, score: Any, fit: Any, members: np.ndarray, nonmembers: np.ndarray,
-            *, n_boot: int, seed: int, shadow: bool) -> dict[str, Any]:  # fmt: skip
-    out: dict[str, Any] = {
-        "loss_threshold": loss_threshold_attack(task, y, score, members, nonmembers, n_boot=n_boot, seed=seed)
-    }
-    out["shadow_model"] = (
-        shadow_attack(task, y, score, fit, members, nonmembers, n_boot=n_boot, seed=seed) if shadow else None
-    )
+            *, n_boot: int, seed: int, shadow: bool, groups: np.ndarray | None) -> dict[str, Any]:  # fmt: skip
+    """Both attacks; with ``groups`` (the group of every row) the intervals draw whole individuals."""
+    kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "groups": groups}
+    out: dict[str, Any] = {"loss_threshold": loss_threshold_attack(task, y, score, members, nonmembers, **kw)}
+    out["shadow_model"] = shadow_attack(task, y, score, fit, members, nonmembers, **kw) if shadow else None
     return out
 
 
@@ -245,7 +243,7 @@ def run_privacy(
             for name, model in ((entry["name"], priv), (f"{entry['family']}_plain", plain)):
                 score = (lambda m: lambda r: m.scores(run.parts.data.subset(r)))(model)
                 out["membership_inference"][name] = _attack(task, y, score, None, run.members, tune, n_boot=n_boot,
-                                                           seed=seed, shadow=False)  # fmt: skip
+                                                           seed=seed, shadow=False, groups=run.parts.t.groups)  # fmt: skip
                 res = out["membership_inference"][name]
                 res.update(private=name == entry["name"], family=entry["family"])
                 res["label"] = model_label(entry["family"], task) + (
@@ -263,7 +261,16 @@ def run_privacy(
             )
             score, fit, members, t = _scorer(name, entry, df, roles, split, results)
             res = _attack(
-                task, t.y, score, fit, members, t.rows["tune"], n_boot=n_boot, seed=seed, shadow=shadow
+                task,
+                t.y,
+                score,
+                fit,
+                members,
+                t.rows["tune"],
+                n_boot=n_boot,
+                seed=seed,
+                shadow=shadow,
+                groups=t.groups,
             )
             res.update(private=False, family=entry.get("family", name))
             res["label"] = model_label(res["family"], task)

@@ -185,6 +185,12 @@ def test_attack_auc_known_answers():
     rng = np.random.default_rng(0)
     same = attack_auc(rng.normal(size=400), rng.normal(size=400), n_boot=200)
     assert same["low"] < 0.5 < same["high"]
+    # ten individuals with twenty near-copies each: drawing individuals widens the interval
+    m, n = np.repeat(rng.normal(0.3, 1, 10), 20), np.repeat(rng.normal(0, 1, 10), 20)
+    g = np.repeat(np.arange(10), 20)
+    rows = attack_auc(m, n, n_boot=300)
+    whole = attack_auc(m, n, n_boot=300, groups_members=g, groups_nonmembers=g + 100)
+    assert whole["auc"] == rows["auc"] and whole["high"] - whole["low"] > 2 * (rows["high"] - rows["low"])
     loss = per_sample_loss("classification", np.array([0, 1]), np.array([[0.9, 0.1], [0.5, 0.5]]))
     assert loss == pytest.approx([-np.log(0.9), -np.log(0.5)])
 
