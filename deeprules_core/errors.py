@@ -14,6 +14,9 @@ __all__ = [
     "ColumnError",
     "ProvenanceError",
     "StoreError",
+    "NotFoundError",
+    "ForbiddenError",
+    "ConflictError",
     "SplitError",
     "ModelError",
     "LockedTestSetError",
@@ -40,6 +43,27 @@ class ProvenanceError(DeepRulesError):
 
 class StoreError(DeepRulesError):
     """The workspace store cannot do what was asked (unknown study, bad URL...)."""
+
+
+class NotFoundError(StoreError):
+    """No such study (or dataset, job) for this user: it does not exist, was deleted, or
+    belongs to someone who has not shared it (the two are not told apart)."""
+
+
+class ForbiddenError(StoreError):
+    """The user may see this study but not do this to it (a viewer saving, a non-owner
+    deleting, a non-admin reassigning)."""
+
+
+class ConflictError(StoreError):
+    """Someone else saved the study after this copy was read, and the two changes touch the
+    same part of it. Nothing was written; reload the study and make the change again."""
+
+    def __init__(self, message: str, *, study_id: str = "", base_version: int = 0, current_version: int = 0):
+        super().__init__(message)
+        self.study_id = study_id
+        self.base_version = base_version
+        self.current_version = current_version
 
 
 class SplitError(DeepRulesError):

@@ -249,6 +249,10 @@ class Study:
     roles: Roles = field(default_factory=Roles)
     steps: tuple[StepRecord, ...] = ()
     acknowledgements: tuple[Acknowledgement, ...] = ()
+    #: the stored version this object was read as (0: never saved). A save states it, so
+    #: a save based on an old version is merged or refused, never silently lost. Not part
+    #: of the record (``to_dict``) nor of equality.
+    version: int = field(default=0, compare=False)
 
     @classmethod
     def new(cls, name: str, *, design: Design | None = None) -> Study:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/_pg.py
 
 
 @pytest.fixture(autouse=True)
@@ -24,3 +26,54 @@ def workspace(_isolated_workspace: Path):
     from deeprules_core.store import Workspace
 
     return Workspace(_isolated_workspace)
+
+
+# ---------------------------------------------------------------- both database backends
+@pytest.fixture(scope="session")
+def pg_server():
+    """URL of a PostgreSQL server for the tests: ``DEEPRULES_TEST_PG_URL``, or a private one
+    started from Debian's binaries; None when neither exists (the PostgreSQL cases skip,
+    or fail when ``DEEPRULES_REQUIRE_PG=1``, as in ``.ci/run``)."""
+    import _pg
+
+    url = os.environ.get("DEEPRULES_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    if _pg.pg_bin() is None:
+        yield None
+        return
+    url, root = _pg.start()
+    try:
+        yield url
+    finally:
+        _pg.stop(root)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, pg_server, _isolated_workspace):
+    """A fresh, empty database of each backend (SQLite in the test's workspace folder)."""
+    if request.param == "sqlite":
+        _isolated_workspace.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{_isolated_workspace / 'deeprules.sqlite'}"
+        return
+    if pg_server is None:
+        if os.environ.get("DEEPRULES_REQUIRE_PG") == "1":
+            pytest.fail("DEEPRULES_REQUIRE_PG=1 but no PostgreSQL server could be found or started")
+        pytest.skip("no PostgreSQL (set DEEPRULES_TEST_PG_URL or install Debian's postgresql)")
+    import _pg
+
+    url = _pg.create_database(pg_server)
+    try:
+        yield url
+    finally:
+        _pg.drop_database(pg_server, url)
+
+
+@pytest.fixture
+def any_workspace(db_url, _isolated_workspace, monkeypatch):
+    """A workspace on each backend (jobs it starts find the same database)."""
+    from deeprules_core.store import Workspace
+
+    monkeypatch.setenv("DEEPRULES_DB_URL", db_url)
+    return Workspace(_isolated_workspace, db_url=db_url)

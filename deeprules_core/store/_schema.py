@@ -1,16 +1,25 @@
-"""Tables of the workspace store (SQLAlchemy Core).
+"""Tables of the workspace store (SQLAlchemy Core): the schema at Alembic's head.
 
-The schema is versioned in the ``meta`` table. New versions only add tables or
-nullable columns, through :data:`MIGRATIONS`, so a user's studies survive upgrades.
+Changes go through an Alembic revision in ``migrations/versions`` (a test checks that
+the migrated database matches these declarations on SQLite and on PostgreSQL). User text
+(names, file names, actors) is ``Text``, sizes are 64-bit, so both backends accept the same.
+
+Who owns what: a study has an ``owner`` and may be shared (``study_shares``: viewer or
+editor); datasets, artifacts and jobs carry the user who made them; the audit log names
+the signed-in user. A study's record holds everything but its steps; each step is one
+row of ``study_steps`` and each version one row of ``study_versions`` holding only what
+that save changed (``delta``; rows written before schema 2 hold the whole ``record``).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -18,7 +27,8 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+#: bumped with each Alembic revision that changes the schema (kept in ``meta`` as well)
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -33,22 +43,58 @@ studies = Table(
     "studies",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("name", String(300), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("owner", Text, nullable=False, index=True),
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
     Column("version", Integer, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
-    Column("record", Text, nullable=False),  # Study.to_dict() as JSON
+    Column("record", Text, nullable=False),  # Study.to_dict() without "steps", as JSON
 )
 
-# every saved version of every study (append-only): nothing a user did is lost
+# one row per saved version: what that save changed (append-only; nothing is lost)
 study_versions = Table(
     "study_versions",
     metadata,
     Column("study_id", String(32), ForeignKey("studies.id"), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("saved_at", String(40), nullable=False),
-    Column("record", Text, nullable=False),
+    Column("record", Text, nullable=True),  # whole record: versions saved before schema 2
+    Column("delta", Text, nullable=True),  # JSON {"set": {field: value}, "steps": {...}}
+    Column("actor", Text, nullable=True),
+    Column("action", Text, nullable=True),
+)
+
+# one row per step record; a step stays live until a save drops it (removed_in)
+study_steps = Table(
+    "study_steps",
+    metadata,
+    Column("study_id", String(32), ForeignKey("studies.id"), primary_key=True),
+    Column("pos", Integer, primary_key=True),
+    Column("added_in", Integer, primary_key=True),
+    Column("removed_in", Integer, nullable=True),
+    Column("record", Text, nullable=False),  # StepRecord as JSON
+    Index("ix_study_steps_live", "study_id", "removed_in"),
+)
+
+study_shares = Table(
+    "study_shares",
+    metadata,
+    Column("study_id", String(32), ForeignKey("studies.id"), primary_key=True),
+    Column("grantee", Text, primary_key=True),
+    Column("role", String(16), nullable=False),  # viewer editor
+    Column("granted_by", Text, nullable=False),
+    Column("granted_at", String(40), nullable=False),
+    Index("ix_study_shares_grantee", "grantee"),
+)
+
+# which datasets a study uses: a dataset is visible to whoever may see such a study
+study_datasets = Table(
+    "study_datasets",
+    metadata,
+    Column("study_id", String(32), ForeignKey("studies.id"), primary_key=True),
+    Column("dataset_id", String(32), primary_key=True),
+    Index("ix_study_datasets_dataset", "dataset_id"),
 )
 
 datasets = Table(
@@ -56,9 +102,10 @@ datasets = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("sha256", String(64), nullable=False, index=True),
-    Column("name", String(300), nullable=False),  # the name the user gave the file (display only)
+    Column("name", Text, nullable=False),  # the name the user gave the file (display only)
+    Column("owner", Text, nullable=False, index=True),
     Column("format", String(32), nullable=False),
-    Column("size_bytes", Integer, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
     Column("n_rows", Integer, nullable=False),
     Column("n_columns", Integer, nullable=False),
     Column("created_at", String(40), nullable=False),
@@ -81,7 +128,7 @@ audit_log = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", String(40), nullable=False),
     Column("study_id", String(32), nullable=True, index=True),
-    Column("actor", String(200), nullable=False),
+    Column("actor", Text, nullable=False),
     Column("action", String(100), nullable=False),
     Column("detail", Text, nullable=False, default="{}"),
 )
@@ -92,10 +139,11 @@ artifacts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("study_id", String(32), nullable=False, index=True),
     Column("kind", String(64), nullable=False),
-    Column("name", String(300), nullable=False),
+    Column("name", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("meta", Text, nullable=False, default="{}"),
+    Column("owner", Text, nullable=True),
 )
 
 jobs = Table(
@@ -116,6 +164,8 @@ jobs = Table(
     Column("finished_at", String(40), nullable=True),
     Column("heartbeat_at", String(40), nullable=True),
     Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("owner", Text, nullable=True, index=True),  # the user who submitted it; it runs as them
+    Column("owner_role", String(16), nullable=True),
 )
 
 test_set_log = Table(
@@ -128,8 +178,3 @@ test_set_log = Table(
     Column("purpose", Text, nullable=False),
     Column("unlock_reason", Text, nullable=True),
 )
-
-#: version -> tables that version introduced (create_all adds only missing tables)
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: tuple(metadata.tables),
-}

@@ -8,7 +8,6 @@ their sha256, never under the name the user gave them.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
@@ -19,16 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, create_engine, event, func, insert, or_, select
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
-from ..errors import StoreError
+from ..errors import ConflictError, DeepRulesError, StoreError
 from ..findings import to_jsonable
-from ..study import Study, utcnow
+from ..study import utcnow
 from . import _schema as T
+from ._access import AccessMixin
+from ._migrate import upgrade
+from ._studies import StudiesMixin
+from ._users import User, as_user, os_user
 
 __all__ = ["Workspace", "AuditEntry", "default_home", "sha256_bytes", "sha256_file"]
+
+_IMMEDIATE = "deeprules.begin_immediate"
 
 
 def default_home() -> Path:
@@ -48,10 +53,16 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
 
 
 def current_user() -> str:
+    """The operating-system user (kept for callers of the first version)."""
+    return os_user()
+
+
+def safe_url(url: str) -> str:
+    """The database URL with any password masked (for messages and logs)."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<an unreadable database URL>"
 
 
 @dataclass(frozen=True)
@@ -63,8 +74,8 @@ class AuditEntry:
     detail: Mapping[str, Any]
 
 
-class Workspace:
-    """Files and database of one deeprules installation.
+class Workspace(StudiesMixin, AccessMixin):
+    """Files and database of one deeprules installation, as seen by one user.
 
     Parameters
     ----------
@@ -73,6 +84,9 @@ class Workspace:
         or ``./workspace``.
     db_url : str, optional
         Any SQLAlchemy URL. Default ``DEEPRULES_DB_URL`` or SQLite inside ``home``.
+    user : User or str, optional
+        Who is acting; every query is scoped by them. A plain name is a ``user``; the
+        default is the operating-system user as an admin (local mode, command line).
 
     Examples
     --------
@@ -81,9 +95,18 @@ class Workspace:
     >>> s = ws.create_study("Tumour vs normal")
     >>> ws.get_study(s.id).name
     'Tumour vs normal'
+    >>> ws.as_user("bob").list_studies()
+    []
     """
 
-    def __init__(self, home: str | os.PathLike[str] | None = None, *, db_url: str | None = None) -> None:
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        db_url: str | None = None,
+        user: User | str | None = None,
+    ) -> None:
+        self.user = as_user(user)
         self.home = Path(home).resolve() if home is not None else default_home()
         try:
             self.home.mkdir(parents=True, exist_ok=True)
@@ -95,49 +118,72 @@ class Workspace:
         url = db_url or os.environ.get("DEEPRULES_DB_URL") or f"sqlite:///{self.home / 'deeprules.sqlite'}"
         self.db_url = url
         try:
-            self.engine: Engine = create_engine(url, future=True)
+            if url.startswith("sqlite"):
+                self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+                event.listen(self.engine, "begin", _sqlite_begin)
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
         except (ArgumentError, ImportError) as exc:
             raise StoreError(
-                f"The database URL {url!r} cannot be used ({exc}). Give an SQLAlchemy URL such "
-                "as 'sqlite:////path/to/file.sqlite' or 'postgresql+psycopg://user@host/db'."
+                f"The database URL {safe_url(url)!r} cannot be used ({type(exc).__name__}). Give an "
+                "SQLAlchemy URL such as 'sqlite:////path/to/file.sqlite' or "
+                "'postgresql+psycopg://user@host/db'."
             ) from exc
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._migrate()
+        with self._db_errors():
+            upgrade(url)
 
-    # ------------------------------------------------------------------ schema
-    def _migrate(self) -> None:
+    def as_user(self, user: User | str | None) -> Workspace:
+        """The same workspace (same database connections) seen by another user."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.user = as_user(user)
+        return other
+
+    # ------------------------------------------------------------------ database
+    @contextmanager
+    def _db_errors(self) -> Iterator[None]:
+        """No raw database exception reaches a user: each becomes a StoreError that says
+        what to do (and never shows the database password)."""
         try:
-            with self.engine.begin() as c:
-                T.metadata.create_all(c)
-                row = c.execute(select(T.meta.c.value).where(T.meta.c.key == "schema_version")).first()
-                have = int(row[0]) if row else 0
-                if have > T.SCHEMA_VERSION:
-                    raise StoreError(
-                        f"This workspace was written by a newer deeprules (schema {have}, this "
-                        f"one knows {T.SCHEMA_VERSION}). Upgrade deeprules before opening it."
-                    )
-                if row is None:
-                    c.execute(insert(T.meta).values(key="schema_version", value=str(T.SCHEMA_VERSION)))
-                elif have < T.SCHEMA_VERSION:
-                    c.execute(
-                        update(T.meta)
-                        .where(T.meta.c.key == "schema_version")
-                        .values(value=str(T.SCHEMA_VERSION))
-                    )
-        except OperationalError as exc:
-            raise StoreError(f"Cannot open the workspace database at {self.db_url}: {exc.orig}") from exc
+            yield
+        except DeepRulesError:
+            raise
+        except IntegrityError as exc:
+            raise ConflictError(
+                "Another change to the same record landed at the same moment, so this one was not "
+                "saved. Reload and try again."
+            ) from exc
+        except DBAPIError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc) else ""
+            raise StoreError(
+                f"The workspace database ({safe_url(self.db_url)}) could not be reached or did not "
+                f"answer ({type(exc.orig).__name__ if exc.orig is not None else 'error'}: {reason}). "
+                "Nothing was saved. Try again; if it keeps happening, ask whoever runs the server."
+            ) from exc
 
     @property
     def schema_version(self) -> int:
-        with self.engine.connect() as c:
+        with self.connect() as c:
             return int(c.execute(select(T.meta.c.value).where(T.meta.c.key == "schema_version")).scalar_one())
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One database transaction: everything inside lands, or nothing does."""
-        with self.engine.begin() as c:
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reading (database errors become StoreError)."""
+        with self._db_errors(), self.engine.connect() as c:
             yield c
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction: everything inside lands, or nothing does. On SQLite it
+        takes the write lock at once (BEGIN IMMEDIATE), so two writers queue, not fail."""
+        with self._db_errors(), self.engine.connect() as c:
+            c.info[_IMMEDIATE] = True
+            try:
+                with c.begin():
+                    yield c
+            finally:
+                c.info.pop(_IMMEDIATE, None)
 
     # ------------------------------------------------------------------ files
     def blob_path(self, sha256: str) -> Path:
@@ -182,122 +228,22 @@ class Workspace:
             fh.write(data)
         os.replace(tmp, path)
 
-    # ------------------------------------------------------------------ studies
-    def create_study(self, name: str, **kwargs: Any) -> Study:
-        study = Study.new(name, **kwargs)
-        self.save_study(study, action="create_study")
-        return study
-
-    def save_study(
-        self,
-        study: Study,
-        *,
-        action: str = "save_study",
-        detail: Mapping[str, Any] | None = None,
-        actor: str | None = None,
-    ) -> Study:
-        """Save a new version of ``study`` (the old versions are kept) and log it."""
-        record = json.dumps(study.to_dict(), sort_keys=True)
-        now = utcnow()
-        with self.transaction() as c:
-            row = c.execute(
-                select(T.studies.c.version, T.studies.c.deleted).where(T.studies.c.id == study.id)
-            ).first()
-            if row is None:
-                version = 1
-                c.execute(
-                    insert(T.studies).values(
-                        id=study.id,
-                        name=study.name,
-                        created_at=study.created_at or now,
-                        updated_at=now,
-                        version=1,
-                        deleted=False,
-                        record=record,
-                    )
-                )
-            else:
-                if row.deleted:
-                    raise StoreError(f"The study {study.name!r} was deleted; it cannot be changed.")
-                version = row.version + 1
-                c.execute(
-                    update(T.studies)
-                    .where(T.studies.c.id == study.id)
-                    .values(name=study.name, updated_at=now, version=version, record=record)
-                )
-            c.execute(
-                insert(T.study_versions).values(
-                    study_id=study.id, version=version, saved_at=now, record=record
-                )
-            )
-            self._log(c, study.id, action, detail or {}, actor)
-        return study
-
-    def get_study(self, study_id: str) -> Study:
-        with self.engine.connect() as c:
-            row = c.execute(
-                select(T.studies.c.record, T.studies.c.deleted).where(T.studies.c.id == study_id)
-            ).first()
-        if row is None or row.deleted:
-            raise StoreError(f"There is no study with id {study_id!r} in this workspace ({self.home}).")
-        return Study.from_dict(json.loads(row.record))
-
-    def list_studies(self) -> list[dict[str, Any]]:
-        """Live studies, most recently changed first: id, name, created_at, updated_at."""
-        with self.engine.connect() as c:
-            rows = c.execute(
-                select(T.studies.c.id, T.studies.c.name, T.studies.c.created_at, T.studies.c.updated_at)
-                .where(T.studies.c.deleted.is_(False))
-                .order_by(T.studies.c.updated_at.desc(), T.studies.c.name)
-            ).all()
-        return [dict(r._mapping) for r in rows]
-
-    def study_history(self, study_id: str) -> list[tuple[int, str]]:
-        with self.engine.connect() as c:
-            rows = c.execute(
-                select(T.study_versions.c.version, T.study_versions.c.saved_at)
-                .where(T.study_versions.c.study_id == study_id)
-                .order_by(T.study_versions.c.version)
-            ).all()
-        return [(r.version, r.saved_at) for r in rows]
-
-    def rename_study(self, study_id: str, name: str) -> Study:
-        study = self.get_study(study_id).renamed(name)
-        return self.save_study(study, action="rename_study", detail={"name": study.name})
-
-    def duplicate_study(self, study_id: str, name: str | None = None) -> Study:
-        from dataclasses import replace
-
-        src = self.get_study(study_id)
-        copy = Study.new(name or f"{src.name} (copy)")
-        copy = replace(src, id=copy.id, name=copy.name, created_at=copy.created_at)
-        return self.save_study(copy, action="duplicate_study", detail={"from": study_id})
-
-    def delete_study(self, study_id: str, *, confirm: str) -> None:
-        """Delete a study. ``confirm`` must repeat the study's name exactly.
-
-        The study disappears from lists; its versions and audit trail stay in the store.
-        """
-        study = self.get_study(study_id)
-        if confirm != study.name:
-            raise StoreError(f"To delete the study, type its name exactly ({study.name!r}); got {confirm!r}.")
-        with self.transaction() as c:
-            c.execute(
-                update(T.studies).where(T.studies.c.id == study_id).values(deleted=True, updated_at=utcnow())
-            )
-            self._log(c, study_id, "delete_study", {"name": study.name}, None)
-
     # ------------------------------------------------------------------ audit log
     def _log(
         self, c: Connection, study_id: str | None, action: str, detail: Mapping[str, Any], actor: str | None
     ) -> None:
+        """The actor is always the signed-in user; a name given by the caller (who typed a
+        provenance record, say) is kept in the detail as ``entered_by``."""
+        detail = dict(detail)
+        if actor and actor != self.user.name:
+            detail.setdefault("entered_by", actor)
         c.execute(
             insert(T.audit_log).values(
                 at=utcnow(),
                 study_id=study_id,
-                actor=actor or current_user(),
+                actor=self.user.name,
                 action=action,
-                detail=json.dumps(to_jsonable(dict(detail))),
+                detail=json.dumps(to_jsonable(detail)),
             )
         )
 
@@ -311,6 +257,8 @@ class Workspace:
         actor: str | None = None,
     ) -> None:
         """Append to the audit log inside an open transaction (lands with it, or not at all)."""
+        if study_id is not None:
+            self.check_study(conn, study_id, "read", missing_ok=True)
         self._log(conn, study_id, action, detail or {}, actor)
 
     def log(
@@ -323,23 +271,40 @@ class Workspace:
     ) -> None:
         """Append one line to the audit log (the log is never edited)."""
         with self.transaction() as c:
-            self._log(c, study_id, action, detail or {}, actor)
+            self.log_in(c, study_id, action, detail, actor=actor)
 
     def audit_log(self, study_id: str | None = None) -> list[AuditEntry]:
+        """The log of one study this user may open, or (no id) every line this user may
+        see: their own actions and those on studies they may open (an admin: all)."""
         q = select(T.audit_log).order_by(T.audit_log.c.id)
-        if study_id is not None:
-            q = q.where(T.audit_log.c.study_id == study_id)
-        with self.engine.connect() as c:
+        with self.connect() as c:
+            if study_id is not None:
+                if self.check_study(c, study_id, "read", missing_ok=True, deleted_ok=True) is None:
+                    q = q.where(T.audit_log.c.actor == self.user.name)
+                q = q.where(T.audit_log.c.study_id == study_id)
+            elif not self.user.is_admin:
+                q = q.where(
+                    or_(T.audit_log.c.actor == self.user.name, T.audit_log.c.study_id.in_(self.visible_study_ids()))
+                )
             rows = c.execute(q).all()
         return [AuditEntry(r.at, r.study_id, r.actor, r.action, json.loads(r.detail)) for r in rows]
 
     # ------------------------------------------------------------------ artifacts
+    def _artifacts_query(self, c: Connection, study_id: str) -> Any:
+        q = select(T.artifacts).where(T.artifacts.c.study_id == study_id)
+        if self.check_study(c, study_id, "read", missing_ok=True) is None and not self.user.is_admin:
+            q = q.where(T.artifacts.c.owner == self.user.name)  # a study not saved yet: own files only
+        return q
+
     def put_artifact(
         self, study_id: str, kind: str, name: str, data: bytes, meta: Mapping[str, Any] | None = None
     ) -> str:
         """Store bytes (a result JSON, a model's state dict...) for a study; return sha256."""
+        with self.connect() as c:
+            self.check_study(c, study_id, "edit", missing_ok=True)
         sha = self.put_blob(data)
         with self.transaction() as c:
+            self.check_study(c, study_id, "edit", missing_ok=True)
             c.execute(
                 insert(T.artifacts).values(
                     study_id=study_id,
@@ -348,6 +313,7 @@ class Workspace:
                     sha256=sha,
                     created_at=utcnow(),
                     meta=json.dumps(to_jsonable(dict(meta or {}))),
+                    owner=self.user.name,
                 )
             )
         return sha
@@ -360,10 +326,10 @@ class Workspace:
 
     def latest_artifact(self, study_id: str, kind: str, name: str | None = None) -> dict[str, Any] | None:
         """The newest artifact of a kind (and name): sha256, name, created_at, meta."""
-        q = select(T.artifacts).where(T.artifacts.c.study_id == study_id, T.artifacts.c.kind == kind)
-        if name is not None:
-            q = q.where(T.artifacts.c.name == name)
-        with self.engine.connect() as c:
+        with self.connect() as c:
+            q = self._artifacts_query(c, study_id).where(T.artifacts.c.kind == kind)
+            if name is not None:
+                q = q.where(T.artifacts.c.name == name)
             row = c.execute(q.order_by(T.artifacts.c.id.desc()).limit(1)).first()
         if row is None:
             return None
@@ -375,10 +341,10 @@ class Workspace:
         }
 
     def list_artifacts(self, study_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-        q = select(T.artifacts).where(T.artifacts.c.study_id == study_id)
-        if kind is not None:
-            q = q.where(T.artifacts.c.kind == kind)
-        with self.engine.connect() as c:
+        with self.connect() as c:
+            q = self._artifacts_query(c, study_id)
+            if kind is not None:
+                q = q.where(T.artifacts.c.kind == kind)
             rows = c.execute(q.order_by(T.artifacts.c.id)).all()
         return [
             {
@@ -400,6 +366,7 @@ class Workspace:
         self, study_id: str, split_sha256: str, purpose: str, unlock_reason: str | None = None
     ) -> None:
         with self.transaction() as c:
+            self.check_study(c, study_id, "edit", missing_ok=True)
             c.execute(
                 insert(T.test_set_log).values(
                     study_id=study_id,
@@ -421,7 +388,8 @@ class Workspace:
         q = select(T.test_set_log).where(T.test_set_log.c.study_id == study_id)
         if split_sha256 is not None:
             q = q.where(T.test_set_log.c.split_sha256 == split_sha256)
-        with self.engine.connect() as c:
+        with self.connect() as c:
+            self.check_study(c, study_id, "read", missing_ok=True)
             rows = c.execute(q.order_by(T.test_set_log.c.id)).all()
         return [
             {
@@ -434,13 +402,19 @@ class Workspace:
         ]
 
     def count(self, table: str) -> int:
-        with self.engine.connect() as c:
+        """Rows in a table, everyone's (for maintenance and tests)."""
+        with self.connect() as c:
             return int(c.execute(select(func.count()).select_from(T.metadata.tables[table])).scalar_one())
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event below says BEGIN itself
     cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=30000")  # first: the switch to WAL may have to wait
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get(_IMMEDIATE) else "BEGIN")
