@@ -5,6 +5,8 @@ separate process (``python -m deeprules_core.jobs JOB_ID``) that runs a target f
 ``module:function`` taking a :class:`JobContext`. The target reports progress through
 ``ctx.progress(fraction, message)``, which also raises :class:`JobCancelled` once the
 user asked to cancel. The page polls :func:`get_job`; closing the browser loses nothing.
+A job belongs to the user who submitted it and runs as them: it sees and changes only
+what they may (its results are saved like any save, merged or refused on a conflict).
 A job whose process died (crash, reboot) is marked failed by :func:`reap`, never left
 "running" forever.
 
@@ -42,7 +44,7 @@ from sqlalchemy import insert, select, update
 
 from .errors import DeepRulesError, JobError
 from .findings import to_jsonable
-from .store import Workspace
+from .store import User, Workspace
 from .store import _schema as T
 from .study import utcnow
 
@@ -106,7 +108,7 @@ class JobContext:
         self._last = 0.0
 
     def cancelled(self) -> bool:
-        with self.workspace.engine.connect() as c:
+        with self.workspace.connect() as c:
             return bool(
                 c.execute(select(T.jobs.c.cancel_requested).where(T.jobs.c.id == self.job_id)).scalar_one()
             )
@@ -174,6 +176,8 @@ def submit(
     payload = dict(to_jsonable(dict(params or {})))
     payload["_target"] = target
     with ws.transaction() as c:
+        if study_id is not None:
+            ws.check_study(c, study_id, "edit", missing_ok=True)
         c.execute(
             insert(T.jobs).values(
                 id=job_id,
@@ -185,6 +189,8 @@ def submit(
                 message="queued",
                 created_at=utcnow(),
                 cancel_requested=False,
+                owner=ws.user.name,
+                owner_role=ws.user.role,
             )
         )
     ws.log(study_id, "job_submitted", {"job": job_id, "kind": kind})
@@ -215,22 +221,23 @@ def _spawn(ws: Workspace, job_id: str) -> None:
 
 
 def get_job(ws: Workspace, job_id: str) -> Job:
-    with ws.engine.connect() as c:
-        row = c.execute(select(T.jobs).where(T.jobs.c.id == job_id)).first()
+    """A job this user may see (their own, or one on a study they may open)."""
+    with ws.connect() as c:
+        row = c.execute(select(T.jobs).where(T.jobs.c.id == job_id, ws.visible_jobs())).first()
     if row is None:
-        raise JobError(f"There is no job {job_id!r} in this workspace.")
+        raise JobError(f"There is no job {job_id!r} in this workspace that you ({ws.user.name}) can see.")
     return _row_to_job(row)
 
 
 def list_jobs(ws: Workspace, study_id: str | None = None, kind: str | None = None) -> list[Job]:
     """Jobs, newest first (after marking dead ones failed)."""
     reap(ws)
-    q = select(T.jobs).order_by(T.jobs.c.created_at.desc(), T.jobs.c.id)
+    q = select(T.jobs).where(ws.visible_jobs()).order_by(T.jobs.c.created_at.desc(), T.jobs.c.id)
     if study_id is not None:
         q = q.where(T.jobs.c.study_id == study_id)
     if kind is not None:
         q = q.where(T.jobs.c.kind == kind)
-    with ws.engine.connect() as c:
+    with ws.connect() as c:
         return [_row_to_job(r) for r in c.execute(q).all()]
 
 
@@ -241,6 +248,9 @@ def cancel(ws: Workspace, job_id: str) -> None:
     if job.finished:
         return
     with ws.transaction() as c:
+        owner = c.execute(select(T.jobs.c.owner).where(T.jobs.c.id == job_id)).scalar_one()
+        if owner != ws.user.name and job.study_id is not None:
+            ws.check_study(c, job.study_id, "edit", missing_ok=True)  # a viewer cannot stop it
         c.execute(update(T.jobs).where(T.jobs.c.id == job_id).values(cancel_requested=True))
         if job.status == "queued" and job.pid is None:
             c.execute(
@@ -274,7 +284,7 @@ def reap(ws: Workspace, *, stale_after_s: float = STALE_AFTER_S) -> int:
     """Mark jobs whose process is gone (or silent for too long) as failed. Returns how many."""
     now = datetime.fromisoformat(utcnow())
     n = 0
-    with ws.engine.connect() as c:
+    with ws.connect() as c:  # everyone's jobs: a dead process is marked failed whoever asks
         rows = c.execute(select(T.jobs).where(T.jobs.c.status.in_(("queued", "running")))).all()
     for r in rows:
         job = _row_to_job(r)
@@ -306,7 +316,11 @@ def reap(ws: Workspace, *, stale_after_s: float = STALE_AFTER_S) -> int:
 
 def run_job(ws: Workspace, job_id: str) -> Job:
     """Run a queued job in this process (the subprocess entry point; also used by tests
-    and the headless ``run``)."""
+    and the headless ``run``), as the user who submitted it."""
+    with ws.connect() as c:
+        who = c.execute(select(T.jobs.c.owner, T.jobs.c.owner_role).where(T.jobs.c.id == job_id)).first()
+    if who is not None and who.owner:
+        ws = ws.as_user(User(who.owner, who.owner_role or "user"))
     job = get_job(ws, job_id)
     if job.status != "queued":
         raise JobError(f"Job {job_id} is {job.status}; only a queued job can be run.")

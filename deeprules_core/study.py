@@ -23,12 +23,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ColumnError
 from .findings import to_jsonable
+
+if TYPE_CHECKING:  # pandas is imported where a table is used: opening the store needs none
+    import pandas as pd
 
 __all__ = [
     "STUDY_TYPES",
@@ -154,6 +155,8 @@ class Roles:
         that have no other role."""
         if self.features:
             return list(self.features)
+        import pandas as pd
+
         meta = set(self.metadata_columns)
         # from the dtypes, not column by column: wide omics tables have 20,000+ columns
         return [

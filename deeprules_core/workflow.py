@@ -88,7 +88,7 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     )
     assert ingested is not None and ingested.dataset is not None
     study = ingested
-    ws.save_study(study, action="run_ingest")
+    study = ws.save_study(study, action="run_ingest")
     df = load_dataset(ws, study.dataset.dataset_id)  # type: ignore[union-attr]
     sf.roles.validate_against(df)
 
@@ -105,7 +105,7 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
         )
     findings += audit_split(df, sf.roles, split)
     study = save_split(ws, study, split)
-    ws.save_study(study, action="run_split")
+    study = ws.save_study(study, action="run_split")
     (out / "split.csv").write_text(split.to_csv(), encoding="utf-8")
 
     study, results = _run_models(ws, study, df, sf, split, report)
@@ -160,7 +160,7 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
             summary={"duration_s": round(time.perf_counter() - t0, 2)},
         )
     )
-    ws.save_study(study, action="run_done")
+    study = ws.save_study(study, action="run_done")
     (out / "study.yaml").write_text(sf.to_yaml(data_relative_to=out), encoding="utf-8")
 
     report(0.95, "report PDF")
@@ -292,7 +292,7 @@ def _run_models(
                 },
             )
         )
-    ws.save_study(study, action="run_models")
+    study = ws.save_study(study, action="run_models")
     report(0.9, "locked test set: one evaluation of the selected model")
     results = evaluate_on_test(ws, study, df, results, split)
     ws.put_json(study.id, "results", "final", results)

@@ -52,14 +52,29 @@ def start(folder: str | os.PathLike[str] | None = None) -> tuple[str, Path]:
         shutil.chown(root, "postgres", "postgres")
     os.chmod(root, 0o700)
     subprocess.run(
-        _as_owner([str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8"]),
+        _as_owner(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                SUPERUSER,
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )
     port = _free_port()
     opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
     subprocess.run(
-        _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", opts, "-w", "start"]),
+        _as_owner(
+            [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", opts, "-w", "start"]
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -81,7 +96,6 @@ def stop(root: str | os.PathLike[str]) -> None:
 
 def _admin(url: str):  # type: ignore[no-untyped-def]
     import psycopg
-
     from sqlalchemy.engine import make_url
 
     u = make_url(url)

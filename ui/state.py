@@ -15,11 +15,12 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from deeprules_core.errors import DeepRulesError
-from deeprules_core.store import Workspace, default_home
+from deeprules_core.errors import ConflictError, DeepRulesError
+from deeprules_core.store import User, Workspace, default_home
 from deeprules_core.study import Study
 
 _STUDY_KEY = "deeprules.study_id"
+_USER_KEY = "deeprules.user"
 
 
 def _leave_pages_directory_mode() -> None:
@@ -62,9 +63,21 @@ def _open_workspace(home: str, db_url: str | None) -> Workspace:
     return Workspace(home, db_url=db_url)
 
 
+def current_user() -> User:
+    """Who is signed in to this session (set by the sign-in with :func:`set_current_user`);
+    by default the operating-system user, admin of their own laptop (local mode)."""
+    user = st.session_state.get(_USER_KEY)
+    return user if isinstance(user, User) else User.local()
+
+
+def set_current_user(user: User) -> None:
+    st.session_state[_USER_KEY] = user
+
+
 def workspace() -> Workspace:
-    """The workspace of this server (``DEEPRULES_HOME`` / ``DEEPRULES_DB_URL``)."""
-    return _open_workspace(str(default_home()), os.environ.get("DEEPRULES_DB_URL"))
+    """The workspace of this server (``DEEPRULES_HOME`` / ``DEEPRULES_DB_URL``) as the
+    signed-in user sees it: every query is scoped by them."""
+    return _open_workspace(str(default_home()), os.environ.get("DEEPRULES_DB_URL")).as_user(current_user())
 
 
 def current_study() -> Study | None:
@@ -90,9 +103,26 @@ def set_current_study(study_id: str | None) -> None:
         st.query_params.pop("study", None)
 
 
+CONFLICT_MESSAGE = (
+    "Someone else changed this study after you opened it, and your change touches the same "
+    "part of it, so it was not saved (nothing of theirs or yours is lost). Reload the study "
+    "to see their version, then make your change again."
+)
+
+
 def save_study(study: Study, action: str, detail: Mapping[str, Any] | None = None) -> Study:
-    """Save a new version of the study (the store keeps every version) and log it."""
-    saved = workspace().save_study(study, action=action, detail=detail)
+    """Save a new version of the study (the store keeps every version) and log it.
+
+    A change made on top of a newer version by someone else is merged when independent;
+    when it is not, the page says so, offers a reload, and stops (nothing is saved).
+    """
+    try:
+        saved = workspace().save_study(study, action=action, detail=detail)
+    except ConflictError:
+        st.warning(CONFLICT_MESSAGE, icon=":material/sync_problem:")
+        if st.button("Reload the study", key="deeprules.reload_after_conflict"):
+            st.rerun()
+        st.stop()
     set_current_study(saved.id)
     return saved
 
@@ -105,7 +135,13 @@ def _load_table(home: str, db_url: str | None, dataset_id: str) -> pd.DataFrame:
 
 
 def load_table(dataset_id: str) -> pd.DataFrame:
-    """The parsed table of a dataset, from the Parquet cache. Shared: do not modify it."""
+    """The parsed table of a dataset, from the Parquet cache. Shared: do not modify it.
+
+    The in-memory cache is shared by every session, so this user's access is checked first.
+    """
+    from deeprules_core.intake import dataset_info
+
+    dataset_info(workspace(), dataset_id)  # NotFoundError for a dataset this user may not see
     return _load_table(str(default_home()), os.environ.get("DEEPRULES_DB_URL"), dataset_id)
 
 

@@ -127,6 +127,7 @@ def _store(
                     id=dataset_id,
                     sha256=sha256,
                     name=name,
+                    owner=ws.user.name,
                     format=fmt,
                     size_bytes=size,
                     n_rows=int(df.shape[0]),
@@ -310,11 +311,11 @@ def _reparse(ws: Any, parse: Mapping[str, Any]) -> pd.DataFrame:
 def load_dataset(ws: Any, dataset_id: str) -> pd.DataFrame:
     """The parsed table of a dataset, from its Parquet cache (re-parsed from the stored
     bytes, and cached again, when the cache is missing)."""
+    with ws.connect() as c:
+        row = _dataset_row(ws, c, dataset_id)  # the cache is the dataset's: same access
     path = _cache_file(ws, dataset_id)
     if path.exists():
         return read_cache(path)
-    with ws.engine.connect() as c:
-        row = _dataset_row(c, dataset_id)
     df = _reparse(ws, json.loads(row.details)["parse"])
     _write_cache(ws, dataset_id, df)
     return df
@@ -337,16 +338,18 @@ def _info(row: Any, version: int) -> DatasetInfo:
 
 def dataset_info(ws: Any, dataset_id: str) -> DatasetInfo:
     """What the store knows about a dataset (with its latest provenance version)."""
-    with ws.engine.connect() as c:
-        row = _dataset_row(c, dataset_id)
+    with ws.connect() as c:
+        row = _dataset_row(ws, c, dataset_id)
         latest = _latest(c, dataset_id)
     return _info(row, latest.version if latest else 0)
 
 
 def list_datasets(ws: Any) -> list[DatasetInfo]:
-    """Every dataset in the workspace, newest first."""
-    with ws.engine.connect() as c:
-        rows = c.execute(select(T.datasets).order_by(T.datasets.c.created_at.desc())).all()
+    """Every dataset this user may see (own ones and those of studies they may open), newest first."""
+    with ws.connect() as c:
+        rows = c.execute(
+            select(T.datasets).where(ws.visible_datasets()).order_by(T.datasets.c.created_at.desc())
+        ).all()
         out = []
         for r in rows:
             latest = _latest(c, r.id)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from ..errors import ProvenanceError, StoreError
+from ..errors import ForbiddenError, ProvenanceError, StoreError
 from ..store import _schema as T
 from ..study import utcnow
 
@@ -199,11 +199,9 @@ def insert_provenance(c: Any, dataset_id: str, provenance: Provenance) -> int:
     return version
 
 
-def _dataset_row(c: Any, dataset_id: str) -> Any:
-    row = c.execute(select(T.datasets).where(T.datasets.c.id == dataset_id)).first()
-    if row is None:
-        raise StoreError(f"There is no dataset with id {dataset_id!r} in this workspace.")
-    return row
+def _dataset_row(ws: Any, c: Any, dataset_id: str) -> Any:
+    """The dataset's row, when the workspace's user may see it (else NotFoundError)."""
+    return ws.check_dataset(c, dataset_id)
 
 
 def add_provenance_version(ws: Any, dataset_id: str, provenance: Provenance) -> int:
@@ -213,7 +211,12 @@ def add_provenance_version(ws: Any, dataset_id: str, provenance: Provenance) -> 
     from the previous version: a correction cannot change what the bytes are.
     """
     with ws.transaction() as c:
-        _dataset_row(c, dataset_id)
+        row = _dataset_row(ws, c, dataset_id)
+        if row.owner != ws.user.name and not ws.user.is_admin:
+            raise ForbiddenError(
+                f"Only the person who loaded the dataset ({row.owner}) or an admin can correct its "
+                "provenance; ask them, or load your own copy of the file."
+            )
         previous = _latest(c, dataset_id)
         if previous is not None:
             carried = {k: getattr(previous.provenance, k) for k in COMPUTED_FIELDS}
@@ -237,7 +240,8 @@ def _latest(c: Any, dataset_id: str, version: int | None = None) -> ProvenanceVe
 
 def get_provenance(ws: Any, dataset_id: str, version: int | None = None) -> Provenance:
     """The latest provenance record of a dataset (or the given version)."""
-    with ws.engine.connect() as c:
+    with ws.connect() as c:
+        _dataset_row(ws, c, dataset_id)
         got = _latest(c, dataset_id, version)
     if got is None:
         which = f"version {version} of the" if version is not None else "a"
@@ -247,7 +251,8 @@ def get_provenance(ws: Any, dataset_id: str, version: int | None = None) -> Prov
 
 def provenance_history(ws: Any, dataset_id: str) -> list[ProvenanceVersion]:
     """Every version of a dataset's provenance, oldest first."""
-    with ws.engine.connect() as c:
+    with ws.connect() as c:
+        _dataset_row(ws, c, dataset_id)
         rows = c.execute(
             select(T.provenance)
             .where(T.provenance.c.dataset_id == dataset_id)

@@ -13,17 +13,22 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from ..errors import StoreError
 
-__all__ = ["upgrade", "head_revision", "current_revision", "alembic_config"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["HEAD", "upgrade", "head_revision", "current_revision", "alembic_config"]
+
+#: the newest revision in ``migrations/versions`` (a test checks it): opening a current
+#: database compares against it without importing Alembic
+HEAD = "0002"
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: any fixed 64-bit number: the advisory lock every deeprules process takes to migrate
@@ -32,6 +37,8 @@ LEGACY_REVISION = "0001"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -40,12 +47,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -87,9 +98,11 @@ def _lock(engine: Engine, conn: Connection) -> Iterator[None]:
         yield
 
 
-def _is_current(conn: Connection, head: str) -> bool:
+def _is_current(conn: Connection) -> bool:
     try:
-        return current_revision(conn) == head
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    except DBAPIError:  # no such table yet
+        return False
     finally:
         conn.rollback()
 
@@ -102,14 +115,19 @@ def upgrade(url: str) -> None:
     StoreError
         The database was written by a newer deeprules (a revision this one does not know).
     """
-    head = head_revision()
-    script = ScriptDirectory.from_config(alembic_config())
     engine = _migration_engine(url)
     try:
         with engine.connect() as conn:
-            if _is_current(conn, head):
+            if _is_current(conn):
                 return
             with _lock(engine, conn):
+                if _is_current(conn):  # another process upgraded it while this one waited
+                    return
+                from alembic import command
+                from alembic.script import ScriptDirectory
+
+                script = ScriptDirectory.from_config(alembic_config())
+                head = head_revision()
                 with conn.begin():
                     have = current_revision(conn)
                     if have == head:

@@ -66,7 +66,9 @@ class StudiesMixin:
         """The newest version of a study this user may open (else NotFoundError)."""
         with self.connect() as c:
             row = self.check_study(c, study_id, "read")
-            steps = self._live_steps(c, study_id)
+            # the steps of that version, even if someone saved since (PostgreSQL reads each
+            # statement afresh): record and steps always agree
+            steps = self._live_steps(c, study_id, at=row.version)
         return self._study(study_id, json.loads(row.record), steps, row.version)
 
     def list_studies(self) -> list[dict[str, Any]]:
@@ -127,7 +129,9 @@ class StudiesMixin:
 
     def _changed_since(self, c: Connection, study_id: str, base: int) -> set[str] | None:
         out: set[str] = set()
-        for r in c.execute(select(SV.c.record, SV.c.delta).where(SV.c.study_id == study_id, SV.c.version > base)):
+        for r in c.execute(
+            select(SV.c.record, SV.c.delta).where(SV.c.study_id == study_id, SV.c.version > base)
+        ):
             if r.record is not None:
                 return None  # an old whole-record save: any field may have changed
             out |= set(json.loads(r.delta)["set"])
@@ -235,7 +239,11 @@ class StudiesMixin:
             for i, step in enumerate(plan.append):
                 c.execute(
                     insert(SS).values(
-                        study_id=study.id, pos=plan.keep + i, added_in=version, removed_in=None, record=_dumps(step)
+                        study_id=study.id,
+                        pos=plan.keep + i,
+                        added_in=version,
+                        removed_in=None,
+                        record=_dumps(step),
                     )
                 )
             if "datasets" in plan.set:
@@ -258,10 +266,16 @@ class StudiesMixin:
         return self._study(study.id, merged, all_steps, version)
 
     def _link_datasets(self, c: Connection, study_id: str, refs: list[Mapping[str, Any]]) -> None:
-        have = set(c.execute(select(T.study_datasets.c.dataset_id).where(T.study_datasets.c.study_id == study_id)).scalars())
+        have = set(
+            c.execute(
+                select(T.study_datasets.c.dataset_id).where(T.study_datasets.c.study_id == study_id)
+            ).scalars()
+        )
         for did in dict.fromkeys(str(r["dataset_id"]) for r in refs):
             if did not in have:
-                self.check_dataset(c, did)  # nobody attaches a dataset they cannot see
+                exists = c.execute(select(T.datasets.c.id).where(T.datasets.c.id == did)).first()
+                if exists is not None:
+                    self.check_dataset(c, did)  # nobody gains a dataset by naming it in a study
                 c.execute(insert(T.study_datasets).values(study_id=study_id, dataset_id=did))
 
     # ------------------------------------------------------------------ other changes
@@ -284,7 +298,9 @@ class StudiesMixin:
         with self.transaction() as c:
             row = self.check_study(c, study_id, "own")
             if confirm != row.name:
-                raise StoreError(f"To delete the study, type its name exactly ({row.name!r}); got {confirm!r}.")
+                raise StoreError(
+                    f"To delete the study, type its name exactly ({row.name!r}); got {confirm!r}."
+                )
             c.execute(update(ST).where(ST.c.id == study_id).values(deleted=True, updated_at=utcnow()))
             self._log(c, study_id, "delete_study", {"name": row.name}, None)
 
@@ -297,10 +313,18 @@ class StudiesMixin:
             row = self.check_study(c, study_id, "own")
             if grantee == row.owner:
                 raise StoreError(f"{grantee} owns the study {row.name!r} already.")
-            c.execute(delete(T.study_shares).where(T.study_shares.c.study_id == study_id, T.study_shares.c.grantee == grantee))
+            c.execute(
+                delete(T.study_shares).where(
+                    T.study_shares.c.study_id == study_id, T.study_shares.c.grantee == grantee
+                )
+            )
             c.execute(
                 insert(T.study_shares).values(
-                    study_id=study_id, grantee=grantee, role=role, granted_by=self.user.name, granted_at=utcnow()
+                    study_id=study_id,
+                    grantee=grantee,
+                    role=role,
+                    granted_by=self.user.name,
+                    granted_at=utcnow(),
                 )
             )
             self._log(c, study_id, "share_study", {"with": grantee, "role": role}, None)
@@ -337,6 +361,8 @@ class StudiesMixin:
             row = self.check_study(c, study_id, "own")
             c.execute(update(ST).where(ST.c.id == study_id).values(owner=new_owner, updated_at=utcnow()))
             c.execute(
-                delete(T.study_shares).where(T.study_shares.c.study_id == study_id, T.study_shares.c.grantee == new_owner)
+                delete(T.study_shares).where(
+                    T.study_shares.c.study_id == study_id, T.study_shares.c.grantee == new_owner
+                )
             )
             self._log(c, study_id, "reassign_study", {"from": row.owner, "to": new_owner}, None)

@@ -284,7 +284,10 @@ class Workspace(StudiesMixin, AccessMixin):
                 q = q.where(T.audit_log.c.study_id == study_id)
             elif not self.user.is_admin:
                 q = q.where(
-                    or_(T.audit_log.c.actor == self.user.name, T.audit_log.c.study_id.in_(self.visible_study_ids()))
+                    or_(
+                        T.audit_log.c.actor == self.user.name,
+                        T.audit_log.c.study_id.in_(self.visible_study_ids()),
+                    )
                 )
             rows = c.execute(q).all()
         return [AuditEntry(r.at, r.study_id, r.actor, r.action, json.loads(r.detail)) for r in rows]

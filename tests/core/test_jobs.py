@@ -1,5 +1,5 @@
 """Background jobs: run in another process, report progress, cancel, and never hang as
-'running' after a crash."""
+'running' after a crash. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ import pytest
 
 from deeprules_core import jobs
 from deeprules_core.errors import JobError
+
+
+@pytest.fixture
+def workspace(any_workspace):
+    return any_workspace
 
 
 def test_job_runs_in_a_separate_process_and_returns_its_result(workspace):

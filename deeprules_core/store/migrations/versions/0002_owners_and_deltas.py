@@ -110,7 +110,9 @@ def _move_data(conn: sa.Connection) -> None:
     # who made each study and dataset: the first audit entry that names it
     study_owner: dict[str, str] = {}
     dataset_owner: dict[str, str] = {}
-    for r in conn.execute(sa.select(audit.c.study_id, audit.c.actor, audit.c.action, audit.c.detail).order_by(audit.c.id)):
+    for r in conn.execute(
+        sa.select(audit.c.study_id, audit.c.actor, audit.c.action, audit.c.detail).order_by(audit.c.id)
+    ):
         if r.study_id and r.study_id not in study_owner:
             study_owner[r.study_id] = r.actor
         if r.action == "ingest_dataset":
@@ -127,7 +129,11 @@ def _move_data(conn: sa.Connection) -> None:
         for pos, step in enumerate(record.pop("steps", [])):
             conn.execute(
                 sa.insert(steps).values(
-                    study_id=r.id, pos=pos, added_in=r.version, removed_in=None, record=json.dumps(step, sort_keys=True)
+                    study_id=r.id,
+                    pos=pos,
+                    added_in=r.version,
+                    removed_in=None,
+                    record=json.dumps(step, sort_keys=True),
                 )
             )
         for did in dict.fromkeys(d["dataset_id"] for d in record.get("datasets", [])):
