@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,8 @@ from deeprules_core.study import Study
 
 _STUDY_KEY = "deeprules.study_id"
 _USER_KEY = "deeprules.user"
+_SEEN_KEY = "deeprules.seen_versions"  # {study id: version the page showed in the last run}
+_BASE_KEY = "deeprules.base_versions"  # {study id: version this run's input was based on}
 
 
 def _leave_pages_directory_mode() -> None:
@@ -91,7 +94,33 @@ def current_study() -> Study | None:
         set_current_study(None)
         return None
     st.session_state[_STUDY_KEY] = study.id
+    _note_seen(study)
     return study
+
+
+def _new_run() -> bool:
+    """True on the first call in each script run (Streamlit gives every run new cursors)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return True
+    if getattr(ctx, "_deeprules_cursors", None) is ctx.cursors:
+        return False
+    ctx._deeprules_cursors = ctx.cursors  # type: ignore[attr-defined]
+    return True
+
+
+def _note_seen(study: Study) -> None:
+    """Remember which version the user was looking at: what they type in this run was
+    based on the version the previous run showed, not on one someone saved since."""
+    seen: dict[str, int] = st.session_state.setdefault(_SEEN_KEY, {})
+    base: dict[str, int] = st.session_state.setdefault(_BASE_KEY, {})
+    if _new_run():
+        base.clear()
+    if study.id not in base:
+        base[study.id] = seen.get(study.id, study.version)
+    seen[study.id] = study.version
 
 
 def set_current_study(study_id: str | None) -> None:
@@ -116,6 +145,9 @@ def save_study(study: Study, action: str, detail: Mapping[str, Any] | None = Non
     A change made on top of a newer version by someone else is merged when independent;
     when it is not, the page says so, offers a reload, and stops (nothing is saved).
     """
+    base = st.session_state.get(_BASE_KEY, {}).get(study.id)
+    if base and 0 < base < study.version:
+        study = replace(study, version=base)  # the user's input was made on that version
     try:
         saved = workspace().save_study(study, action=action, detail=detail)
     except ConflictError:
@@ -124,6 +156,8 @@ def save_study(study: Study, action: str, detail: Mapping[str, Any] | None = Non
             st.rerun()
         st.stop()
     set_current_study(saved.id)
+    st.session_state.setdefault(_SEEN_KEY, {})[saved.id] = saved.version
+    st.session_state.setdefault(_BASE_KEY, {})[saved.id] = saved.version
     return saved
 
 
