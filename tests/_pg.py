@@ -104,15 +104,16 @@ def _admin(url: str):  # type: ignore[no-untyped-def]
     )
 
 
-def create_database(server_url: str) -> str:
-    """A new empty database on the server; return its URL."""
+def create_database(server_url: str, template: str | None = None) -> str:
+    """A new database on the server (empty, or a copy of ``template``); return its URL."""
     from sqlalchemy.engine import make_url
 
     name = "t_" + uuid.uuid4().hex[:16]
-    for attempt in range(20):  # CREATE DATABASE fails while another one copies template1
+    copy = f' TEMPLATE "{template}"' if template else ""
+    for attempt in range(20):  # CREATE DATABASE fails while another one copies the template
         try:
             with _admin(server_url) as c:
-                c.execute(f'CREATE DATABASE "{name}"')
+                c.execute(f'CREATE DATABASE "{name}"{copy}')
             break
         except Exception:  # noqa: BLE001 - retried, then raised
             if attempt == 19:

@@ -50,12 +50,25 @@ def pg_server():
         _pg.stop(root)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, pg_server, _isolated_workspace):
-    """A fresh, empty database of each backend (SQLite in the test's workspace folder)."""
+@pytest.fixture(scope="session")
+def pg_template(pg_server):
+    """A database migrated to the newest schema once; each test gets a copy (fast)."""
+    if pg_server is None:
+        return None
+    import _pg
+    from sqlalchemy.engine import make_url
+
+    from deeprules_core.store._migrate import upgrade
+
+    url = _pg.create_database(pg_server)
+    upgrade(url)
+    return make_url(url).database
+
+
+def _database(request, pg_server, folder: Path, template: str | None):
     if request.param == "sqlite":
-        _isolated_workspace.mkdir(parents=True, exist_ok=True)
-        yield f"sqlite:///{_isolated_workspace / 'deeprules.sqlite'}"
+        folder.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{folder / 'deeprules.sqlite'}"
         return
     if pg_server is None:
         if os.environ.get("DEEPRULES_REQUIRE_PG") == "1":
@@ -63,11 +76,24 @@ def db_url(request, pg_server, _isolated_workspace):
         pytest.skip("no PostgreSQL (set DEEPRULES_TEST_PG_URL or install Debian's postgresql)")
     import _pg
 
-    url = _pg.create_database(pg_server)
+    url = _pg.create_database(pg_server, template)
     try:
         yield url
     finally:
         _pg.drop_database(pg_server, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, pg_server, pg_template, _isolated_workspace):
+    """A database of each backend for a new workspace (SQLite in the test's workspace folder;
+    on PostgreSQL a copy of one already at the newest schema)."""
+    yield from _database(request, pg_server, _isolated_workspace, pg_template)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request, pg_server, _isolated_workspace):
+    """A really empty database of each backend (migration and first-open tests)."""
+    yield from _database(request, pg_server, _isolated_workspace, None)
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ def test_eight_processes_saving_one_study_lose_nothing(db_url, tmp_path):
     assert sorted(o["version"] for o in saved) == list(range(2, len(saved) + 2))
 
 
-def test_eight_processes_opening_a_new_workspace_all_succeed(db_url, tmp_path):
+def test_eight_processes_opening_a_new_workspace_all_succeed(empty_db_url, tmp_path):
+    db_url = empty_db_url
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     start_at = time.time() + 4.0  # all eight are imported and waiting by then
     procs = [

@@ -84,13 +84,15 @@ def test_head_constant_is_the_newest_revision():
     assert T.SCHEMA_VERSION == int(M.HEAD)
 
 
-def test_a_new_database_matches_the_declared_schema(db_url, tmp_path):
+def test_a_new_database_matches_the_declared_schema(empty_db_url, tmp_path):
+    db_url = empty_db_url
     ws = Workspace(tmp_path, db_url=db_url)
     assert ws.schema_version == T.SCHEMA_VERSION
     assert _schema_diff(db_url) == []
 
 
-def test_a_workspace_from_before_alembic_upgrades_with_its_data(db_url, tmp_path):
+def test_a_workspace_from_before_alembic_upgrades_with_its_data(empty_db_url, tmp_path):
+    db_url = empty_db_url
     home = _copy_v1(tmp_path / "old")
     if db_url.startswith("postgresql"):
         _v1_on_postgres(home / "deeprules.sqlite", db_url)
