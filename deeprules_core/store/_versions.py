@@ -40,7 +40,7 @@ class SavePlan:
 
     set: dict[str, Any] = field(default_factory=dict)
     keep: int = 0
-    append: list[dict[str, Any]] = field(default_factory=list)
+    append: list[Mapping[str, Any]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     merged: bool = False
 

@@ -123,36 +123,36 @@ def _move_data(conn: sa.Connection) -> None:
             if did and did not in dataset_owner:
                 dataset_owner[did] = study_owner.get(r.study_id or "", r.actor)
 
-    for r in conn.execute(sa.select(studies.c.id, studies.c.version, studies.c.record)).all():
-        record = json.loads(r.record)
-        owner = study_owner.get(r.id, fallback)
+    for st in conn.execute(sa.select(studies.c.id, studies.c.version, studies.c.record)).all():
+        record = json.loads(st.record)
+        owner = study_owner.get(st.id, fallback)
         for pos, step in enumerate(record.pop("steps", [])):
             conn.execute(
                 sa.insert(steps).values(
-                    study_id=r.id,
+                    study_id=st.id,
                     pos=pos,
-                    added_in=r.version,
+                    added_in=st.version,
                     removed_in=None,
                     record=json.dumps(step, sort_keys=True),
                 )
             )
         for did in dict.fromkeys(d["dataset_id"] for d in record.get("datasets", [])):
-            conn.execute(sa.insert(links).values(study_id=r.id, dataset_id=did))
+            conn.execute(sa.insert(links).values(study_id=st.id, dataset_id=did))
         conn.execute(
             sa.update(studies)
-            .where(studies.c.id == r.id)
+            .where(studies.c.id == st.id)
             .values(owner=owner, record=json.dumps(record, sort_keys=True))
         )
-    for r in conn.execute(sa.select(datasets.c.id)).all():
+    for ds in conn.execute(sa.select(datasets.c.id)).all():
         conn.execute(
-            sa.update(datasets).where(datasets.c.id == r.id).values(owner=dataset_owner.get(r.id, fallback))
+            sa.update(datasets).where(datasets.c.id == ds.id).values(owner=dataset_owner.get(ds.id, fallback))
         )
     for table in (artifacts, jobs):
-        for r in conn.execute(sa.select(table.c.id, table.c.study_id)).all():
-            values = {"owner": study_owner.get(r.study_id or "", fallback)}
+        for row in conn.execute(sa.select(table.c.id, table.c.study_id)).all():
+            values = {"owner": study_owner.get(row.study_id or "", fallback)}
             if table is jobs:
                 values["owner_role"] = "user"
-            conn.execute(sa.update(table).where(table.c.id == r.id).values(**values))
+            conn.execute(sa.update(table).where(table.c.id == row.id).values(**values))
 
 
 def downgrade() -> None:
