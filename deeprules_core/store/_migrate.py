@@ -24,7 +24,7 @@ from ..errors import StoreError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["HEAD", "upgrade", "head_revision", "current_revision", "alembic_config"]
+__all__ = ["HEAD", "is_current", "upgrade", "head_revision", "current_revision", "alembic_config"]
 
 #: the newest revision in ``migrations/versions`` (a test checks it): opening a current
 #: database compares against it without importing Alembic
@@ -96,6 +96,12 @@ def _lock(engine: Engine, conn: Connection) -> Iterator[None]:
             yield
     else:
         yield
+
+
+def is_current(engine: Engine) -> bool:
+    """True when the database is at :data:`HEAD` (a plain read: no lock, no Alembic)."""
+    with engine.connect() as conn:
+        return _is_current(conn)
 
 
 def _is_current(conn: Connection) -> bool:

@@ -57,7 +57,7 @@ class StudiesMixin:
         return [json.loads(r.record) for r in c.execute(q.order_by(SS.c.pos)).all()]
 
     @staticmethod
-    def _study(study_id: str, fields: Mapping[str, Any], steps: list[dict[str, Any]], version: int) -> Study:
+    def _study(study_id: str, fields: Mapping[str, Any], steps: list[Any], version: int) -> Study:
         rec = dict(fields)
         rec.update(id=study_id, steps=steps)
         return replace(Study.from_dict(rec), version=version)
@@ -184,7 +184,7 @@ class StudiesMixin:
                         record=_dumps(fields),
                     )
                 )
-                merged = fields
+                merged, current_steps = fields, []
             else:
                 self.check_study(c, study.id, "edit")
                 current = json.loads(row.record)
@@ -262,8 +262,7 @@ class StudiesMixin:
             if plan.merged:
                 log_detail["merged_onto_version"] = version - 1
             self._log(c, study.id, action, log_detail, actor)
-            all_steps = self._live_steps(c, study.id)
-        return self._study(study.id, merged, all_steps, version)
+        return self._study(study.id, merged, [*current_steps[: plan.keep], *plan.append], version)
 
     def _link_datasets(self, c: Connection, study_id: str, refs: list[Mapping[str, Any]]) -> None:
         have = set(

@@ -3,7 +3,8 @@
 A study's record is split into its fields (name, design, datasets, roles,
 acknowledgements...) and its steps. A save stores only the fields it changed and the
 steps it added. A save based on an older version is merged onto the newest when the two
-changes are independent: different fields, or steps added on both sides. When both
+changes are independent: different fields, or steps (or acknowledgements) added on both
+sides. When both
 changed the same field differently, or one side rewrote steps the other kept, the save
 is refused (:class:`~deeprules_core.errors.ConflictError`).
 """
@@ -19,6 +20,13 @@ __all__ = ["SavePlan", "split_record", "plan_save", "normalise"]
 
 #: not part of the versioned fields: the id never changes, steps have their own rows
 NOT_FIELDS = ("id", "steps")
+#: list fields that only grow: entries added on both sides are merged, like steps
+APPEND_ONLY = ("acknowledgements",)
+_UNKNOWN = object()
+
+
+def _extends(value: Any, base: Any) -> bool:
+    return isinstance(value, list) and isinstance(base, list) and value[: len(base)] == base
 
 
 def normalise(obj: Any) -> Any:
@@ -96,10 +104,14 @@ def plan_save(
             plan.set[f] = m
         elif their_fields is not None and f not in their_fields:
             plan.set[f] = m  # only this save changed it
-        elif base_value is not None and m == base_value(f):
-            continue  # only they changed it: theirs stays
         else:
-            plan.conflicts.append(f)
+            base = base_value(f) if base_value is not None else _UNKNOWN
+            if m == base:
+                continue  # only they changed it: theirs stays
+            if f in APPEND_ONLY and _extends(m, base) and _extends(cur, base):
+                plan.set[f] = [*cur, *m[len(base) :]]  # both added entries: theirs, then these
+            else:
+                plan.conflicts.append(f)
     if not stale or list(base_steps) == list(current_steps):
         plan.keep = _prefix(current_steps, mine_steps)
         plan.append = list(mine_steps[plan.keep :])

@@ -27,7 +27,7 @@ from ..findings import to_jsonable
 from ..study import utcnow
 from . import _schema as T
 from ._access import AccessMixin
-from ._migrate import upgrade
+from ._migrate import is_current, upgrade
 from ._studies import StudiesMixin
 from ._users import User, as_user, os_user
 
@@ -131,7 +131,8 @@ class Workspace(StudiesMixin, AccessMixin):
                 "'postgresql+psycopg://user@host/db'."
             ) from exc
         with self._db_errors():
-            upgrade(url)
+            if not is_current(self.engine):
+                upgrade(url)
 
     def as_user(self, user: User | str | None) -> Workspace:
         """The same workspace (same database connections) seen by another user."""

@@ -94,3 +94,11 @@ def test_an_unreachable_database_is_a_store_error_without_the_password(tmp_path)
     with pytest.raises(StoreError) as info:
         Workspace(tmp_path, db_url=url)
     assert "s3cret-pw" not in str(info.value) and "could not be reached" in str(info.value)
+
+
+def test_acknowledgements_added_on_both_sides_are_merged(workspace):
+    study = workspace.create_study("Two reviewers")
+    a, b = workspace.get_study(study.id), workspace.get_study(study.id)
+    workspace.save_study(a.with_acknowledgement(Acknowledgement(finding_key="x:a", justification="known")))
+    workspace.save_study(b.with_acknowledgement(Acknowledgement(finding_key="y:b", justification="fine")))
+    assert [k.finding_key for k in workspace.get_study(study.id).acknowledgements] == ["x:a", "y:b"]
