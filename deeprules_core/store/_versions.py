@@ -108,7 +108,14 @@ def plan_save(
             base = base_value(f) if base_value is not None else _UNKNOWN
             if m == base:
                 continue  # only they changed it: theirs stays
-            if f in APPEND_ONLY and _extends(m, base) and _extends(cur, base):
+            if (
+                f in APPEND_ONLY
+                and isinstance(base, list)
+                and isinstance(m, list)
+                and isinstance(cur, list)
+                and _extends(m, base)
+                and _extends(cur, base)
+            ):
                 plan.set[f] = [*cur, *m[len(base) :]]  # both added entries: theirs, then these
             else:
                 plan.conflicts.append(f)
