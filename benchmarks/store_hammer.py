@@ -157,6 +157,29 @@ def bench(seconds: float, urls: list[str]) -> None:
             )
             for e in errors[:5]:
                 print("  error:", e)
+            print("  " + storage(owner, study.id))
+
+
+def storage(ws: Any, study_id: str) -> str:
+    """Bytes stored for the study's versions against one whole record per version (the old store)."""
+    from sqlalchemy import func, select
+
+    from deeprules_core.store import _schema as T
+
+    def total(col: Any, where: Any) -> int:
+        return int(c.execute(select(func.coalesce(func.sum(func.length(col)), 0)).where(where)).scalar_one())
+
+    with ws.connect() as c:
+        stored = (
+            total(T.study_versions.c.delta, T.study_versions.c.study_id == study_id)
+            + total(T.study_steps.c.record, T.study_steps.c.study_id == study_id)
+            + total(T.studies.c.record, T.studies.c.id == study_id)
+        )
+    whole = sum(
+        len(json.dumps(ws.study_version(study_id, v).to_dict(), sort_keys=True))
+        for v, _ in ws.study_history(study_id)
+    )
+    return f"stored {stored / 1e6:.2f} MB; one whole record per version would be {whole / 1e6:.2f} MB"
 
 
 if __name__ == "__main__":
