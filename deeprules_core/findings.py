@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .names import evidence_text, finding_title
+
 __all__ = [
     "CODES",
     "SEVERITIES",
@@ -139,6 +141,16 @@ class Finding:
 
     def __hash__(self) -> int:
         return hash((self.code, self.severity, self.tip, self.message, self.columns))
+
+    @property
+    def title(self) -> str:
+        """The plain-words title of the code ("Batch confounded with the label")."""
+        return finding_title(self.code)
+
+    @property
+    def evidence_text(self) -> str:
+        """The evidence as one short readable sentence (the full record is ``evidence``)."""
+        return evidence_text(self.evidence)
 
     @property
     def key(self) -> str:

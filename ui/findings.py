@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pandas as pd
 import streamlit as st
 
 from deeprules_core.findings import Finding, sort_findings, summarise
+from deeprules_core.names import evidence_items
 from deeprules_core.store._workspace import current_user
 from deeprules_core.study import Acknowledgement, Study, utcnow
 
@@ -38,12 +40,13 @@ def show_findings(findings: Iterable[Finding], *, study: Study | None, key: str)
 def _one(f: Finding, *, study: Study | None, key: str) -> None:
     ack = study.acknowledgement(f.key) if study is not None else None
     cols = f", columns: {', '.join(f.columns[:6])}{' …' if len(f.columns) > 6 else ''}" if f.columns else ""
-    title = f"Tip {f.tip} · `{f.code}`{cols}" + (" · acknowledged" if ack else "")
+    title = f"{f.title}{cols} · Tip {f.tip}" + (" · acknowledged" if ack else "")
     with st.expander(title, expanded=f.severity == "error" and ack is None):
         st.markdown(f.message)
-        if f.evidence:
+        items = evidence_items(f.evidence, limit=12)
+        if items:
             with st.popover("Evidence"):
-                st.json(dict(f.evidence), expanded=2)
+                st.table(pd.DataFrame(items, columns=["what", "value"]).set_index("what"))
         if ack is not None:
             st.caption(f"Acknowledged by {ack.who or 'unknown'} on {ack.at}: “{ack.justification}”")
         elif study is not None and f.severity != "info":

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..findings import Finding
+from ..names import strategy_label
 from ._facts import NOT_STATED, ReportFacts
 from ._text import fmt_ci, fmt_fixed, fmt_value, metric_name, plural
 from ._wording import comparison_text, control_line, deep_training_rows, outputs_text, trials_text
@@ -97,13 +98,13 @@ def _redundancy(f: ReportFacts) -> str | None:
         return None
     g = f.study.roles.group
     how = (
-        f"Split strategy '{s.strategy}'"
+        f"Split strategy: {strategy_label(s.strategy)}"
         + (f": all rows of one individual ({g}) stay on one side" if g else "")
         + (f"; individuals on more than one side: {s.group_overlap}" if s.group_overlap is not None else "")
     )
     audit = _codes(f, "split_group_overlap", "split_duplicate_overlap")
     how += (
-        f". Leakage audit: {plural(len(audit), 'finding')} ({', '.join(x.code for x in audit)})"
+        f". Leakage audit: {plural(len(audit), 'finding')} ({', '.join(x.title for x in audit)})"
         if audit
         else ". Leakage audit: no group or duplicate overlap between sides"
     )
@@ -206,7 +207,7 @@ def _fitting(f: ReportFacts) -> str | None:
         out += f" {control_line(f, sl)}"
     overfit = _codes(f, "overfitting", "no_signal")
     if overfit:
-        out += f" Findings: {', '.join(x.code for x in overfit)}."
+        out += f" Findings: {', '.join(x.title for x in overfit)}."
     return out.strip() or None
 
 
@@ -380,7 +381,7 @@ def reforms_items(facts: ReportFacts) -> list[ChecklistItem]:
         A("Data quality", "Missingness", _missingness(f)),
         A("Data quality", "Study design", f"{d.study_type} study, replicates {d.replicate_kind.replace('_', ' ')}." if d.study_type != "unknown" else None),
         A("Preprocessing", "Exclusions of rows or features", None),
-        A("Preprocessing", "Impossible or inconsistent values", (f"{plural(len(prep), 'finding')}: " + ", ".join(x.code for x in prep) if prep else "No such finding.") if f.checks_run else None),
+        A("Preprocessing", "Impossible or inconsistent values", (f"{plural(len(prep), 'finding')}: " + ", ".join(x.title for x in prep) if prep else "No such finding.") if f.checks_run else None),
         A("Preprocessing", "Transformations", _preprocessing(f)),
         A("Modelling", "Models tried and selection", _models(f)),
         A("Modelling", "Hyper-parameter tuning", _search(f)),

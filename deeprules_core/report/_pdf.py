@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..findings import Finding, summarise
+from ..names import evidence_text, params_text, step_label, strategy_label
 from ._charts import chart_png
 from ._checklists import TO_COMPLETE, ChecklistItem, dome_items, reforms_items
 from ._facts import NOT_STATED, ReportFacts
@@ -316,15 +317,10 @@ def _summary(pdf: Any, facts: ReportFacts, statuses: list[TipStatus]) -> None:
 
 
 def _finding_lines(f: Finding) -> str:
-    cols = f" [{', '.join(f.columns[:6])}{', …' if len(f.columns) > 6 else ''}]" if f.columns else ""
-    ev = []
-    for k, v in f.evidence.items():
-        if isinstance(v, int | float | str) and not isinstance(v, bool):
-            text = _short(v, key=k)
-            ev.append(f"{k} {text}" if text[:1] in "<>" else f"{k} = {text}")
-    ev = ev[:MAX_EVIDENCE_ITEMS]
-    out = f"{f.severity.upper()} · {f.code}{cols}: {f.message}"
-    return out + (f" Evidence: {'; '.join(ev)}." if ev else "")
+    cols = f" ({', '.join(f.columns[:6])}{', …' if len(f.columns) > 6 else ''})" if f.columns else ""
+    ev = evidence_text(f.evidence, limit=MAX_EVIDENCE_ITEMS)
+    out = f"{f.severity.upper()} · {f.title}{cols}: {f.message}"
+    return out + (f" Evidence: {ev}." if ev else "")
 
 
 def _tip_section(pdf: Any, facts: ReportFacts, t: TipStatus) -> None:
@@ -426,7 +422,7 @@ def _data_section(pdf: Any, facts: ReportFacts) -> None:
         )
     w = pdf.epw / len(head)
     note = (
-        f"Strategy '{s.strategy}', seed {s.seed}"
+        f"Strategy: {strategy_label(s.strategy)}, seed {s.seed}"
         + (f", {s.n_folds} CV folds on the training side" if s.n_folds else "")
         + (f"; individuals on more than one side: {s.group_overlap}" if s.group_overlap is not None else "")
         + (f"; split file sha256 {s.sha256}" if s.sha256 else "")
@@ -483,7 +479,7 @@ def _models_section(pdf: Any, facts: ReportFacts) -> None:
                 trials_text(m, short=True),
                 fmt_num(m.cv_score),
                 str(m.n_seeds),
-                _short(_shown_params(m), MAX_PARAM_CHARS) or "none (no hyper-parameters)",
+                _short(params_text(_shown_params(m)), MAX_PARAM_CHARS) or "none (no hyper-parameters)",
             ]
         )
     notes = ["Search score: the mean cross-validated score of the best trial on the training side"]
@@ -560,10 +556,10 @@ def _repro_section(pdf: Any, facts: ReportFacts) -> None:
         for rec in facts.study.steps:
             rows.append(
                 [
-                    rec.step,
+                    step_label(rec.step),
                     rec.finished_at.replace("T", " ")[:19],
                     "" if rec.seed is None else str(rec.seed),
-                    _short(dict(rec.params), 240),
+                    _short(params_text(dict(rec.params)), 240),
                 ]
             )
         _titled_table(pdf, "Steps run", rows, widths=(26, 36, 12, 100), size=7.5)

@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..names import model_label
+from ..names import METRIC_NAMES, fmt_p, model_label
 
 __all__ = [
     "METRIC_NAMES",
@@ -36,19 +36,6 @@ __all__ = [
     "model_label",
     "plural",
 ]
-
-METRIC_NAMES = {
-    "auprc": "AUPRC",
-    "auroc": "AUROC",
-    "balanced_accuracy": "balanced accuracy",
-    "mcc": "MCC",
-    "f1": "F1",
-    "brier": "Brier score",
-    "r2": "R²",
-    "mae": "MAE",
-    "rmse": "RMSE",
-    "spearman": "Spearman ρ",
-}
 
 
 def _f(value: Any) -> float | None:
@@ -103,14 +90,6 @@ def fmt_ci(entry: Mapping[str, Any] | None, digits: int = 3, *, compact: bool = 
     return out
 
 
-def fmt_p(p: Any) -> str:
-    """'p = 0.020', 'p < 0.001', or 'p n/a'."""
-    v = _f(p)
-    if v is None:
-        return "p n/a"
-    return f"p = {v:.3f}" if v >= 0.001 else "p < 0.001"
-
-
 def fmt_value(value: Any, *, key: str = "") -> str:
     """A hyper-parameter or evidence value: p-values as p, floats without long tails."""
     if isinstance(value, bool) or value is None:
@@ -121,7 +100,7 @@ def fmt_value(value: Any, *, key: str = "") -> str:
     if v is None:
         return str(value)
     if "p_value" in key or key in ("p", "pvalue"):
-        return "< 0.001" if v < 0.001 else f"{v:.3f}"
+        return fmt_p(v, bare=True)
     if v == 0 or 1e-4 <= abs(v) < 1e4:
         return f"{v:.4g}"
     if abs(v) >= 1e4:

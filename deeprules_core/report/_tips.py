@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..findings import Finding
+from ..names import step_label
 from ..study import Acknowledgement
 from ._facts import NOT_STATED, ReportFacts
 from ._text import fmt_fixed, fmt_num, metric_name, plural
@@ -239,7 +240,7 @@ def _tip3(f: ReportFacts) -> Lines:
     else:
         missing.append(Missing("Train the deep model with several seeds.", "deep_learning"))
     if f.seeds:
-        done.append("Seeds recorded: " + ", ".join(f"{k} {v}" for k, v in f.seeds.items()) + ".")
+        done.append("Seeds recorded: " + ", ".join(f"{step_label(k)} {v}" for k, v in f.seeds.items()) + ".")
     keys = [k for k in ("python", "torch", "scikit-learn", "numpy") if k in f.versions]
     done.append("Environment recorded: " + ", ".join(f"{k} {f.versions[k]}" for k in keys) + ".")
     return done, missing
