@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from deeprules_core.errors import DeepRulesError
+from deeprules_core.names import sizes_text, strategy_label
 from deeprules_core.split import (
     STRATEGIES,
     explain_strategy,
@@ -137,7 +138,7 @@ if not is_saved:
 if saved is not None:
     st.subheader("The locked test set")
     st.markdown(
-        f"Saved split: **{saved.strategy}**, seed {saved.seed}, sizes {saved.sizes()}  \n"
+        f"Saved split: **{strategy_label(saved.strategy)}**, seed {saved.seed}, {sizes_text(saved.sizes())}  \n"
         f"sha256 `{saved.sha256}`"
     )
     data, sha = export_split_csv(saved)

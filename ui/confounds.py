@@ -15,6 +15,8 @@ from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import Finding
 from deeprules_core.study import Roles, Study
 
+from . import charts
+
 
 @st.cache_data(show_spinner="Looking for batch effects and confounds…", max_entries=8)
 def _run(dataset_sha: str, roles_json: str, seed: int, _df: pd.DataFrame) -> dict[str, Any]:
@@ -63,39 +65,49 @@ def pca_scatter(
     y: str,
 ) -> alt.Chart:
     """Samples on two principal components, coloured by one study variable."""
-    data = scores[[x, y]].copy()
     kind = _kind(df, colour, variables)
     values = df.loc[scores.index, colour]
-    data[colour] = (
-        values if kind == "quantitative" else values.astype("object").where(values.notna(), "missing")
-    )
-    data[colour] = data[colour] if kind == "quantitative" else data[colour].astype(str)
-    enc = alt.Color(f"{colour}:{'Q' if kind == 'quantitative' else 'N'}", title=colour)
+    data = pd.DataFrame({"pc_x": scores[x].to_numpy(), "pc_y": scores[y].to_numpy()})
+    if kind == "quantitative":
+        data["value"] = pd.to_numeric(values, errors="coerce").to_numpy()
+        enc = alt.Color("value:Q", title=colour)
+    else:
+        data["value"] = values.astype("object").where(values.notna(), "missing").astype(str).to_numpy()
+        enc = alt.Color("value:N", title=colour, scale=charts.category_scale(data["value"]))
     return (
-        alt.Chart(data.reset_index(drop=True))
+        alt.Chart(data)
         .mark_circle(size=40, opacity=0.7)
-        .encode(x=alt.X(f"{x}:Q"), y=alt.Y(f"{y}:Q"), color=enc, tooltip=[x, y, colour])
+        .encode(
+            x=alt.X("pc_x:Q", title=x),
+            y=alt.Y("pc_y:Q", title=y),
+            color=enc,
+            tooltip=[
+                alt.Tooltip("pc_x:Q", title=x),
+                alt.Tooltip("pc_y:Q", title=y),
+                alt.Tooltip("value", title=colour),
+            ],
+        )
         .properties(height=420)
     )
 
 
 def r2_heatmap(r2: pd.DataFrame) -> alt.Chart:
     """Variables x components: the share of each component each variable explains."""
-    long = r2.reset_index(names="variable").melt("variable", var_name="component", value_name="R²")
+    long = r2.reset_index(names="variable").melt("variable", var_name="component", value_name="r2")
     order = list(r2.columns)
     base = alt.Chart(long).encode(
-        x=alt.X("component:N", sort=order, title="principal component"),
-        y=alt.Y("variable:N", title=None),
+        x=alt.X("component:N", sort=order, title="principal component", axis=charts.axis(labelAngle=0)),
+        y=alt.Y("variable:N", sort=list(r2.index), title=None, axis=charts.axis()),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("R²:Q", scale=alt.Scale(domain=[0, 1], scheme="blues")),
-        tooltip=["variable", "component", alt.Tooltip("R²:Q", format=".3f")],
+        color=alt.Color("r2:Q", title="R²", scale=alt.Scale(domain=[0, 1], scheme="blues")),
+        tooltip=["variable", "component", alt.Tooltip("r2:Q", title="R²", format=".3f")],
     )
-    text = base.mark_text(fontSize=10).encode(
-        text=alt.Text("R²:Q", format=".2f"),
-        color=alt.condition("datum['R²'] > 0.5", alt.value("white"), alt.value("black")),
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("r2:Q", format=".2f"),
+        color=alt.condition("datum.r2 > 0.5", alt.value("white"), alt.value("black")),
     )
-    return (cells + text).properties(height=max(80, 32 * len(r2)))
+    return (cells + text).properties(height=alt.Step(charts.ROW_STEP + 6))
 
 
 def partition_bar(partition: dict[str, float], variables: dict[str, dict[str, str]]) -> alt.Chart:
@@ -104,30 +116,43 @@ def partition_bar(partition: dict[str, float], variables: dict[str, dict[str, st
         {"variable": k, "share": v, "role": variables.get(k, {}).get("role", "residual")}
         for k, v in partition.items()
     ]
+    frame = pd.DataFrame(rows)
     return (
-        alt.Chart(pd.DataFrame(rows))
+        alt.Chart(frame)
         .mark_bar()
         .encode(
             x=alt.X(
                 "share:Q", axis=alt.Axis(format="%"), title="share of the variance of the top components"
             ),
-            y=alt.Y("variable:N", sort="-x", title=None),
-            color=alt.Color("role:N", title="role"),
+            y=alt.Y("variable:N", sort="-x", title=None, axis=charts.axis()),
+            color=alt.Color("role:N", title="role", scale=charts.role_scale(frame["role"])),
             tooltip=["variable", "role", alt.Tooltip("share:Q", format=".1%")],
         )
-        .properties(height=max(80, 30 * len(rows)))
+        .properties(height=alt.Step(charts.ROW_STEP))
     )
 
 
 def contingency_heatmap(table: dict[str, dict[str, int]], batch: str, label: str) -> alt.Chart:
-    """Counts of samples per batch level and class."""
-    rows = [{batch: lev, label: cls, "n": n} for lev, counts in table.items() for cls, n in counts.items()]
+    """Counts of samples per batch level and class (a row per level, a column per class)."""
+    classes = list(dict.fromkeys(str(c) for counts in table.values() for c in counts))
+    rows = [
+        {"level": str(lev), "class": cls, "n": int({str(k): v for k, v in counts.items()}.get(cls, 0))}
+        for lev, counts in table.items()
+        for cls in classes
+    ]
     data = pd.DataFrame(rows)
-    base = alt.Chart(data).encode(x=alt.X(f"{label}:N"), y=alt.Y(f"{batch}:N"))
-    cells = base.mark_rect().encode(
-        color=alt.Color("n:Q", scale=alt.Scale(scheme="oranges")), tooltip=[batch, label, "n"]
+    base = alt.Chart(data).encode(
+        x=alt.X("class:N", title=label, axis=charts.axis(labelAngle=0, orient="top")),
+        y=alt.Y("level:N", title=batch, axis=charts.axis()),
     )
-    return (cells + base.mark_text().encode(text="n:Q")).properties(height=max(80, 26 * len(table)))
+    cells = base.mark_rect().encode(
+        color=alt.Color("n:Q", title="samples", scale=alt.Scale(scheme="oranges")),
+        tooltip=[alt.Tooltip("level", title=batch), alt.Tooltip("class", title=label), "n"],
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text="n:Q", color=alt.condition("datum.n > 0", alt.value("black"), alt.value("#999999"))
+    )
+    return (cells + text).properties(height=alt.Step(charts.ROW_STEP + 4))
 
 
 def contingency_frame(table: dict[str, dict[str, int]], batch: str) -> pd.DataFrame:

@@ -12,7 +12,11 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from deeprules_core.names import fmt_p
+from deeprules_core.palette import REAL_COLOUR
 from deeprules_core.study import Study
+
+from . import charts
 
 __all__ = [
     "load_results",
@@ -83,12 +87,13 @@ def fmt_ci(v: dict[str, Any] | None, digits: int = 3) -> str:
 def comparison_table(results: dict[str, Any]) -> pd.DataFrame:
     """One row per model: kind, trials, CV score, tune (and test) primary metric with 95% CI."""
     metric = results["primary_metric"]
+    names = charts.model_names(results)
     rows = []
     for name, m in results["models"].items():
         metrics = m.get("metrics", {})
         rows.append(
             {
-                "model": name + (" ★" if name == results.get("selected") else ""),
+                "model": names[name] + (" ★" if name == results.get("selected") else ""),
                 "kind": m.get("kind", ""),
                 "trials": m.get("n_trials"),
                 "tuning": m.get("tuning_note") or "Optuna TPE",
@@ -105,18 +110,24 @@ def comparison_table(results: dict[str, Any]) -> pd.DataFrame:
 def panel_table(results: dict[str, Any], side: str = "tune") -> pd.DataFrame:
     """Models x metrics, each cell ``value [low, high]`` (95% group-bootstrap interval)."""
     rows = []
+    names = charts.model_names(results)
     for name, m in results["models"].items():
         panel = (m.get("metrics") or {}).get(side)
         if not panel:
             continue
-        rows.append({"model": name} | {_LABELS.get(k, k): fmt_ci(v) for k, v in panel.items()})
+        rows.append({"model": names[name]} | {_LABELS.get(k, k): fmt_ci(v) for k, v in panel.items()})
     return pd.DataFrame(rows)
+
+
+def _pair(results: dict[str, Any], c: dict[str, Any]) -> str:
+    names = charts.model_names(results)
+    return f"{names.get(c['a'], c['a'])} − {names.get(c['b'], c['b'])}"
 
 
 def comparisons_table(results: dict[str, Any]) -> pd.DataFrame:
     rows = [
         {
-            "comparison": f"{c['a']} − {c['b']}",
+            "comparison": _pair(results, c),
             "metric": _LABELS.get(c["metric"], c["metric"]),
             "difference": round(c["diff"], 3) if _ok(c.get("diff")) else None,
             "95% CI": f"[{c['low']:.3f}, {c['high']:.3f}]"
@@ -131,13 +142,14 @@ def comparisons_table(results: dict[str, Any]) -> pd.DataFrame:
 
 def _curve_frame(results: dict[str, Any], kind: str, x: str, y: str, cls: str | None) -> pd.DataFrame:
     frames = []
+    names = charts.model_names(results)
     for name, m in results["models"].items():
         curves = (m.get("curves") or {}).get(kind) or {}
         key = cls if cls in curves else next(iter(curves), None)
         if key is None:
             continue
         c = curves[key]
-        frames.append(pd.DataFrame({x: c[x], y: c[y], "model": name}))
+        frames.append(pd.DataFrame({x: c[x], y: c[y], "model": names[name]}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[x, y, "model"])
 
 
@@ -150,6 +162,17 @@ def curve_classes(results: dict[str, Any]) -> list[str]:
     return []
 
 
+def curve_class(results: dict[str, Any], cls: str | None) -> str | None:
+    """The class the curves are drawn for (the positive class of a binary task)."""
+    classes = curve_classes(results)
+    return cls if cls in classes else (classes[0] if classes else None)
+
+
+def _curve_title(kind: str, results: dict[str, Any], cls: str | None) -> str:
+    shown = curve_class(results, cls)
+    return f"{kind}{f' for {shown!r}' if shown else ''}, tune side"
+
+
 def roc_chart(results: dict[str, Any], cls: str | None = None) -> alt.Chart:
     df = _curve_frame(results, "roc", "fpr", "tpr", cls)
     diag = alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]})).mark_line(strokeDash=[4, 4], color="grey")
@@ -159,11 +182,13 @@ def roc_chart(results: dict[str, Any], cls: str | None = None) -> alt.Chart:
         .encode(
             x=alt.X("fpr:Q", title="False positive rate"),
             y=alt.Y("tpr:Q", title="True positive rate"),
-            color="model:N",
+            color=alt.Color("model:N", scale=charts.model_scale(results), title="model"),
             tooltip=["model", "fpr", "tpr"],
         )
     )
-    return (diag.encode(x="fpr:Q", y="tpr:Q") + line).properties(title="ROC (tune side)", height=300)
+    return (diag.encode(x="fpr:Q", y="tpr:Q") + line).properties(
+        title=_curve_title("ROC", results, cls), height=300
+    )
 
 
 def pr_chart(results: dict[str, Any], cls: str | None = None) -> alt.Chart:
@@ -174,7 +199,7 @@ def pr_chart(results: dict[str, Any], cls: str | None = None) -> alt.Chart:
         .encode(
             x=alt.X("recall:Q", title="Recall"),
             y=alt.Y("precision:Q", title="Precision", scale=alt.Scale(domain=[0, 1])),
-            color="model:N",
+            color=alt.Color("model:N", scale=charts.model_scale(results), title="model"),
             tooltip=["model", "recall", "precision"],
         )
     )
@@ -190,18 +215,19 @@ def pr_chart(results: dict[str, Any], cls: str | None = None) -> alt.Chart:
         chart = line + alt.Chart(pd.DataFrame({"p": [prevalence]})).mark_rule(
             strokeDash=[4, 4], color="grey"
         ).encode(y="p:Q")
-    return chart.properties(title="Precision-recall (tune side)", height=300)
+    return chart.properties(title=_curve_title("Precision-recall", results, cls), height=300)
 
 
 def calibration_chart(results: dict[str, Any], cls: str | None = None) -> alt.Chart:
     frames = []
+    names = charts.model_names(results)
     for name, m in results["models"].items():
         cal = (m.get("curves") or {}).get("calibration") or {}
         key = cls if cls in cal else next(iter(cal), None)
         if key is not None:
             c = cal[key]
             frames.append(
-                pd.DataFrame({**{k: c[k] for k in ("predicted", "observed", "count")}, "model": name})
+                pd.DataFrame({**{k: c[k] for k in ("predicted", "observed", "count")}, "model": names[name]})
             )
     df = (
         pd.concat(frames, ignore_index=True)
@@ -221,16 +247,16 @@ def calibration_chart(results: dict[str, Any], cls: str | None = None) -> alt.Ch
         .encode(
             x=alt.X("predicted:Q", title="Mean prediction in bin"),
             y=alt.Y("observed:Q", title="Observed (frequency or mean)"),
-            color="model:N",
+            color=alt.Color("model:N", scale=charts.model_scale(results), title="model"),
             tooltip=["model", "predicted", "observed", "count"],
         )
     )
-    return (diag.encode(x="predicted:Q", y="observed:Q") + pts).properties(
-        title="Calibration (tune side)", height=300
-    )
+    title = _curve_title("Calibration", results, cls) if cls is not None else "Calibration, tune side"
+    return (diag.encode(x="predicted:Q", y="observed:Q") + pts).properties(title=title, height=300)
 
 
 def learning_curve_chart(results: dict[str, Any]) -> alt.Chart | None:
+    names = charts.model_names(results)
     for name, m in results["models"].items():
         lc = (m.get("curves") or {}).get("learning_curve")
         if lc and lc.get("n_train"):
@@ -243,10 +269,13 @@ def learning_curve_chart(results: dict[str, Any]) -> alt.Chart | None:
                 .encode(
                     x="training rows:Q",
                     y=alt.Y("score:Q", title=_LABELS.get(lc.get("metric", ""), "score")),
-                    color="scored on:N",
+                    color=alt.Color("scored on:N", scale=charts.side_scale(["train", "tune"])),
                     tooltip=["training rows", "scored on", "score"],
                 )
-                .properties(title=f"Learning curve of {name} (whole groups added)", height=300)
+                .properties(
+                    title=f"Learning curve of {names[name]}, train and tune sides (whole groups added)",
+                    height=300,
+                )
             )
     return None
 
@@ -266,12 +295,12 @@ def null_chart(results: dict[str, Any]) -> alt.Chart | None:
     )
     rule = (
         alt.Chart(pd.DataFrame({"score": [ctrl["real"]], "what": ["real labels"]}))
-        .mark_rule(color="crimson", size=3)
+        .mark_rule(color=REAL_COLOUR, size=3)
         .encode(x="score:Q", tooltip=["what", "score"])
     )
-    return (bars + rule).properties(
-        title=f"Shuffled-label control of {ctrl['model']}: p = {ctrl['p_value']:.3f}", height=250
-    )
+    name = charts.model_names(results).get(ctrl["model"], ctrl["model"])
+    p = fmt_p(ctrl.get("p_value"), n_permutations=ctrl.get("n_shuffles"))
+    return (bars + rule).properties(title=f"Shuffled-label control of {name}, tune side: {p}", height=250)
 
 
 def difference_chart(results: dict[str, Any]) -> alt.Chart | None:
@@ -279,9 +308,9 @@ def difference_chart(results: dict[str, Any]) -> alt.Chart | None:
     if not comps:
         return None
     df = pd.DataFrame(
-        [{"comparison": f"{c['a']} − {c['b']}", **{k: c[k] for k in ("diff", "low", "high")}} for c in comps]
+        [{"comparison": _pair(results, c), **{k: c[k] for k in ("diff", "low", "high")}} for c in comps]
     )
-    base = alt.Chart(df).encode(y=alt.Y("comparison:N", title=None))
+    base = alt.Chart(df).encode(y=alt.Y("comparison:N", title=None, sort=None, axis=charts.axis()))
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 4], color="grey").encode(x="x:Q")
     return (
         zero
@@ -289,12 +318,13 @@ def difference_chart(results: dict[str, Any]) -> alt.Chart | None:
         + base.mark_point(filled=True, size=60).encode(
             x="diff:Q", tooltip=["comparison", "diff", "low", "high"]
         )
-    ).properties(title="Paired differences on the tune side", height=40 + 30 * len(df))
+    ).properties(title="Paired differences, tune side", height=alt.Step(charts.ROW_STEP + 4))
 
 
 def trials_chart(results: dict[str, Any]) -> alt.Chart | None:
+    names = charts.model_names(results)
     rows = [
-        {"model": name, "trial": int(t["number"]) + 1, "CV score": t["value"]}
+        {"model": names[name], "trial": int(t["number"]) + 1, "CV score": t["value"]}
         for name, m in results["models"].items()
         for t in m.get("trials", [])
         if _ok(t.get("value"))
@@ -307,8 +337,8 @@ def trials_chart(results: dict[str, Any]) -> alt.Chart | None:
         .encode(
             x=alt.X("trial:Q", axis=alt.Axis(format="d", tickMinStep=1)),
             y="CV score:Q",
-            color="model:N",
+            color=alt.Color("model:N", scale=charts.model_scale(results)),
             tooltip=["model", "trial", "CV score"],
         )
-        .properties(title="Every tuning trial (mean CV score)", height=250)
+        .properties(title="Every tuning trial (mean CV score on the train side)", height=250)
     )

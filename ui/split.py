@@ -16,13 +16,14 @@ from deeprules_core.findings import Finding
 from deeprules_core.split import SIDES, Split, audit_split, make_split, split_summary
 from deeprules_core.study import Design, Roles, Study
 
+from . import charts
+
 STRATEGY_LABELS = {
     "group": "By group: whole individuals to one side",
     "stratified": "Stratified rows: independent samples only",
     "leave_batch_out": "Leave batch / site out: test on independent data",
     "time": "Time-ordered: latest time points to test",
 }
-_SIDE_COLOURS = {"train": "#4C78A8", "tune": "#F58518", "test": "#54A24B"}
 
 
 def _design_json(design: Design) -> str:
@@ -86,16 +87,19 @@ def sides_table(summary: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _stacked(frame: pd.DataFrame, colour: str, title: str) -> alt.Chart:
+    """Sides as rows, each a bar stacked to 100% by ``level`` (a class or a batch level)."""
+    frame = frame.rename(columns={colour: "level"}).assign(level=lambda d: d["level"].astype(str))
     return (
         alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
-            x=alt.X("side:N", sort=list(SIDES), title=None),
-            y=alt.Y("rows:Q", stack="normalize", title="share of rows", axis=alt.Axis(format="%")),
-            color=alt.Color(f"{colour}:N", title=colour),
-            tooltip=["side", colour, "rows"],
+            y=alt.Y("side:N", sort=list(SIDES), title=None, axis=charts.axis()),
+            x=alt.X("rows:Q", stack="normalize", title="share of rows", axis=alt.Axis(format="%")),
+            color=alt.Color("level:N", title=colour, scale=charts.category_scale(frame["level"])),
+            order=alt.Order("level:N"),
+            tooltip=["side", alt.Tooltip("level:N", title=colour), "rows"],
         )
-        .properties(height=220)
+        .properties(height=alt.Step(charts.ROW_STEP + 8))
     )
 
 
@@ -116,15 +120,15 @@ def batch_charts(summary: Mapping[str, Any]) -> list[alt.Chart]:
     columns: list[str] = []
     for side in SIDES:
         columns += [c for c in summary["sides"][side].get("batches", {}) if c not in columns]
-    charts = []
+    out = []
     for col in columns:
         rows = [
             {"side": side, col: level, "rows": n}
             for side in SIDES
             for level, n in summary["sides"][side]["batches"].get(col, {}).items()
         ]
-        charts.append(_stacked(pd.DataFrame(rows), col, f"'{col}' composition per side"))
-    return charts
+        out.append(_stacked(pd.DataFrame(rows), col, f"'{col}' composition per side"))
+    return out
 
 
 def label_chart(df: pd.DataFrame, roles: Roles, split: Split) -> alt.Chart:
@@ -143,11 +147,7 @@ def label_chart(df: pd.DataFrame, roles: Roles, split: Split) -> alt.Chart:
         .encode(
             x=alt.X("side:N", sort=list(SIDES), title=None),
             y=alt.Y("label:Q", title=roles.label),
-            color=alt.Color(
-                "side:N",
-                scale=alt.Scale(domain=list(_SIDE_COLOURS), range=list(_SIDE_COLOURS.values())),
-                legend=None,
-            ),
+            color=alt.Color("side:N", scale=charts.side_scale(), legend=None),
         )
         .properties(height=220)
     )

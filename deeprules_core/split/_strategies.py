@@ -112,7 +112,7 @@ def _stratified(df, roles, *, test_fraction, tune_fraction, n_folds, rng, holdou
     return side, fold, extra
 
 
-def _holdout_levels(df, roles, holdout_batch, test_fraction, strata) -> tuple[str, list[str]]:
+def _holdout_levels(df, roles, holdout_batch, test_fraction, strata, names=()) -> tuple[str, list[str]]:
     column: str | None = roles.batch[0] if roles.batch else None
     levels: list[str] | None = None
     if isinstance(holdout_batch, Mapping):
@@ -166,16 +166,55 @@ def _holdout_levels(df, roles, holdout_batch, test_fraction, strata) -> tuple[st
         if best is None or gap < best[0]:
             best = (gap, level)
     if best is None:
-        raise SplitError(
-            f"No single level of {column!r} holds every class, so no level can serve as a test "
-            "set on its own. Name several levels in 'holdout_batch', or choose the 'group' strategy."
-        )
+        raise SplitError(_no_single_level_advice(batch, strata, names, column, test_fraction))
     return column, [best[1]]
+
+
+def _no_single_level_advice(batch, strata, names, column: str, test_fraction: float) -> str:
+    """What to do when no batch level holds every class: which levels together do."""
+    from itertools import combinations
+
+    n_classes = int(strata.max()) + 1
+    levels = sorted(batch.unique())
+    held = {lev: set(np.unique(strata[(batch == lev).to_numpy() & (strata >= 0)]).tolist()) for lev in levels}
+    share = batch.value_counts(normalize=True)
+    what = "; ".join(
+        f"{lev}: {', '.join(str(names[c]) if c < len(names) else str(c) for c in sorted(held[lev])) or 'no labelled row'}"
+        for lev in levels[:12]
+    ) + ("; …" if len(levels) > 12 else "")
+    best: tuple[float, tuple[str, ...]] | None = None
+    for k in range(2, min(len(levels) - 1, 4) + 1):
+        for combo in combinations(levels, k):
+            if len(set().union(*(held[lev] for lev in combo))) < n_classes:
+                continue
+            gap = abs(float(sum(share[lev] for lev in combo)) - test_fraction)
+            if best is None or gap < best[0]:
+                best = (gap, combo)
+        if best is not None and len(levels) > 8:
+            break
+    head = (
+        f"No single level of {column!r} holds every class ({what}), so a test set of one held-out "
+        "level would score only some of the classes. "
+    )
+    if best is None:
+        return head + (
+            f"No set of levels short of all of them holds every class either: this design cannot test "
+            f"whether a model transfers to a new {column!r}. Choose the 'group' strategy (split by "
+            f"individual) and say in the paper that performance on a new {column!r} was not tested."
+        )
+    combo = best[1]
+    n = int(batch.isin(combo).sum())
+    return head + (
+        f"Hold out several levels together instead: for example {', '.join(map(repr, combo))} "
+        f"({n} rows, {n / len(batch):.0%} of the table) hold every class. Pick them under 'Levels of "
+        f"{column!r} to hold out' on the Split page (in a study file: split: {{strategy: leave_batch_out, "
+        f"holdout_batch: [{', '.join(map(str, combo))}]}}), or choose the 'group' strategy."
+    )
 
 
 def _leave_batch_out(df, roles, *, test_fraction, tune_fraction, n_folds, rng, holdout_batch):
     strata, names = stratum_codes(df, roles)
-    column, levels = _holdout_levels(df, roles, holdout_batch, test_fraction, strata)
+    column, levels = _holdout_levels(df, roles, holdout_batch, test_fraction, strata, names)
     held = df[column].astype(str).isin(levels).to_numpy()
     if roles.group:
         units, _ = _group_codes(df, roles.group)
