@@ -8,6 +8,7 @@ import streamlit as st
 
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import summarise
+from deeprules_core.names import evidence_text, fmt_p, metric_label, model_label
 from deeprules_core.study import StepRecord, package_versions, utcnow
 from ui import confounds, state
 from ui.findings import show_findings
@@ -127,8 +128,7 @@ with tab_bl:
             st.dataframe(confounds.contingency_frame(assoc["table"], col))
         if assoc:
             st.markdown(
-                f"{assoc['test'].replace('_', ' ')}: p = {assoc['p_value']:.2g}, "
-                f"{assoc['effect_name'].replace('_', ' ')} = {assoc['effect']:.2f} "
+                f"{evidence_text({k: assoc[k] for k in ('test', 'p_value', 'effect', 'effect_name')})} "
                 f"(reported when p < 0.001 and the effect is at least {assoc['minimum_effect']:.2f})."
             )
             singles = assoc.get("single_class_levels") or []
@@ -142,7 +142,7 @@ with tab_bl:
         if pred.get("testable"):
             st.markdown(
                 f"Batch predictability from the features: balanced accuracy {pred['balanced_accuracy']:.2f} "
-                f"(chance {pred['chance_balanced_accuracy']:.2f}, p = {pred['p_value']:.2g}, {pred['cv']}); "
+                f"(chance {pred['chance_balanced_accuracy']:.2f}, {fmt_p(pred['p_value'])}, {pred['cv']}); "
                 f"{effect['features']['n_features_associated']:,} features differ between levels (FDR 5%)."
             )
 
@@ -151,11 +151,11 @@ with tab_meta:
         st.info("The metadata-only model needs a batch variable or a covariate.")
     else:
         m1, m2, m3 = st.columns(3)
-        m1.metric(meta["metric"].replace("_", " ").capitalize(), f"{meta['value']:.3f}")
+        m1.metric(metric_label(meta["metric"]).capitalize(), f"{meta['value']:.3f}")
         m2.metric("Chance level", f"{meta['chance']:.3f}")
-        m3.metric("p-value", f"{meta['p_value']:.2g}")
+        m3.metric("p-value", fmt_p(meta["p_value"], bare=True))
         st.caption(
-            f"A cross-validated {meta['model'].replace('_', ' ')} on {', '.join(meta['columns'])} alone "
+            f"A cross-validated {model_label(meta['model'])} on {', '.join(meta['columns'])} alone "
             f"({meta['cv']}, {meta['n']} samples). A model on the features must clearly beat this score; it is "
             "also reported next to the baselines as a control."
         )

@@ -151,7 +151,7 @@ for name, entry in entries.items():
         st.warning(arch["warning"])
     chart = ui_deep.learning_curve_charts(entry, name=name)
     if chart is not None:
-        st.altair_chart(chart)
+        st.altair_chart(chart, width="content")
     st.caption(ui_deep.control_text(entry))
     summary = (entry.get("seed_summary") or {}).get(metric) or {}
     if summary:

@@ -7,10 +7,12 @@ import streamlit as st
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import Finding
 from deeprules_core.modeling import evaluate_on_test
+from deeprules_core.names import fmt_p, metric_label, model_label
 from deeprules_core.split import pending_unlock, test_set_history
 from deeprules_core.study import StepRecord, utcnow
 from ui import modeling, state
 from ui.findings import show_findings
+from ui.modeling import model_family as modeling_family
 
 st.title("Evaluate")
 st.caption(
@@ -34,6 +36,8 @@ if results is None:
 st.markdown(f"**{results.get('statement', '')}**")
 
 sides = ["tune"] + (["test"] if results.get("test_evaluation") else [])
+if state.take_flag("evaluate.just_tested") and "test" in sides:
+    state.set_widget("evaluate.side", "test")  # show the result the user has just asked for
 side = st.radio("Scored on", sides, horizontal=True, key="evaluate.side")
 st.subheader(f"Metric panel ({side} side)")
 st.dataframe(modeling.panel_table(results, side), hide_index=True, width="stretch")
@@ -42,6 +46,11 @@ st.caption(
 )
 
 st.subheader("Curves")
+if side == "test":
+    st.caption(
+        "The curves are drawn on the tune side, where the models were compared; the test side is scored "
+        "once, in the panel above and under *The locked test set* below."
+    )
 if results["task"] == "classification":
     classes = modeling.curve_classes(results)
     cls = st.selectbox("Class", classes, key="evaluate.class") if len(classes) > 1 else None
@@ -69,8 +78,9 @@ meta = (results.get("controls") or {}).get("metadata_only")
 if meta:
     st.markdown(
         f"**Metadata-only model** (batch and covariates alone: {', '.join(meta.get('columns', []))}): "
-        f"{meta.get('metric', 'score')} {modeling.fmt_num(meta.get('score'))} against chance "
-        f"{modeling.fmt_num(meta.get('chance'))} (p = {modeling.fmt_num(meta.get('p_value'))})."
+        f"{metric_label(meta.get('metric', 'score'))} {modeling.fmt_num(meta.get('score'))} against chance "
+        f"{modeling.fmt_num(meta.get('chance'))} ({fmt_p(meta.get('p_value'))}), cross-validated on the "
+        "train side."
     )
     meta_findings = [Finding.from_dict(f) for f in meta.get("findings", [])]
     if meta_findings:
@@ -94,10 +104,15 @@ uses = test_set_history(ws, study)  # every use of this study's test sets, any s
 unlocked = pending_unlock(ws, study) if uses else None
 done = results.get("test_evaluation")
 if done:
+    names = ", ".join(model_label(modeling_family(results, m)) for m in done.get("models", []))
     st.success(
-        f"Evaluated on {done['n_test']} test rows on {done['at']} ({done['purpose']}). "
-        "Choose **test** above to see the panel."
+        f"Latest test-set evaluation: {names} on {done['n_test']} test rows, {done['at'][:16].replace('T', ' ')} "
+        f"UTC"
+        + (f"; reason for unlocking: “{done['unlock_reason']}”" if done.get("unlock_reason") else "")
+        + "."
     )
+    st.markdown(f"**{modeling.test_headline(results)}**")
+    st.dataframe(modeling.panel_table(results, "test"), hide_index=True, width="stretch")
 
 
 def _evaluate(reason: str | None) -> None:
@@ -121,12 +136,13 @@ def _evaluate(reason: str | None) -> None:
         },
     )
     state.save_study(ws.get_study(study.id).with_step(record), action="test_set_evaluation")
+    state.set_flag("evaluate.just_tested")
     st.rerun()
 
 
 if not uses:
     st.caption(
-        f"The selected model ({results.get('selected')}) and the dummy reference are refitted on the training "
+        f"The selected model ({model_label(modeling_family(results, results.get('selected')))}) and the dummy reference are refitted on the training "
         "side and scored once on the test side. The use is logged; a second use needs a written reason."
     )
     if st.button("Evaluate the selected model on the locked test set", type="primary", key="evaluate.test"):

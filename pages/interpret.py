@@ -15,6 +15,7 @@ from deeprules_core.interpret.jobs import (
     latest_results,
     primary_ranking,
 )
+from deeprules_core.names import model_label
 from ui import interpret as view
 from ui import state
 from ui.findings import show_findings
@@ -82,7 +83,7 @@ if results.get("split_sha256") and interp.get("split_sha256") != results.get("sp
     st.warning("This interpretation was computed for models trained on another split. Compute it again.")
 
 options = view.model_options(interp)
-name = st.selectbox("Model", options, key="interpret.model")
+name = st.selectbox("Model", options, format_func=model_label, key="interpret.model")
 entry = interp["models"][name]
 rankings = {n: primary_ranking(e) for n, e in interp["models"].items()}
 
@@ -131,7 +132,7 @@ with tab_agree:
     if not pairs:
         st.info("Interpret at least two models to compare their rankings.")
     else:
-        labels = [f"{p['a']} vs {p['b']}" for p in pairs]
+        labels = [f"{model_label(p['a'])} vs {model_label(p['b'])}" for p in pairs]
         i = st.selectbox("Compare", range(len(pairs)), format_func=labels.__getitem__, key="interpret.pair")
         pair = pairs[i]
         c1, c2, c3 = st.columns(3)
@@ -141,7 +142,7 @@ with tab_agree:
         c3.metric("Jaccard index", "—" if pair.get("jaccard") is None else f"{pair['jaccard']:.2f}")
         chart = view.agreement_chart(interp, pair["a"], pair["b"], rankings=rankings, top=pair["top"] or 10)
         if chart is not None:
-            st.altair_chart(chart)
+            st.altair_chart(chart, width="content")
         st.caption(
             "Deep models are ranked by integrated gradients, the others by permutation importance. Features "
             "that both rank high are more trustworthy than those only one model uses, but agreement is still "

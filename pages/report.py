@@ -78,9 +78,9 @@ for t in statuses:
         for line in t.done:
             st.markdown(f"- {line}")
         for f in t.open_findings:
-            st.warning(f"`{f.code}` {', '.join(f.columns)}: {f.message}")
+            st.warning(f"**{f.title}** {', '.join(f.columns)}: {f.message}")
         for f, ack in t.acknowledged:
-            st.caption(f"`{f.code}` acknowledged: “{ack.justification}”")
+            st.caption(f"{f.title} acknowledged: “{ack.justification}”")
         if t.missing and t.status != "not applicable":
             st.markdown("**Not done yet**")
             for m in t.missing:

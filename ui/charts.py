@@ -65,7 +65,7 @@ def model_names(results: Mapping[str, Any]) -> dict[str, str]:
     models = results.get("models") or {}
     families = [str(m.get("family") or n) for n, m in models.items()]
     out = {}
-    for (name, m), fam in zip(models.items(), families, strict=True):
+    for name, fam in zip(models, families, strict=True):
         label = capitalised(model_label(fam, task))
         out[name] = label if families.count(fam) == 1 else f"{label} ({name})"
     return out

@@ -127,7 +127,7 @@ def show_provenance(p: Provenance, version: int) -> None:
 
 
 def preview(df: pd.DataFrame) -> None:
-    st.dataframe(df.iloc[:PREVIEW_ROWS, :PREVIEW_COLUMNS], use_container_width=True)
+    st.dataframe(df.iloc[:PREVIEW_ROWS, :PREVIEW_COLUMNS], width="stretch")
     more = []
     if df.shape[0] > PREVIEW_ROWS:
         more.append(f"first {PREVIEW_ROWS} of {df.shape[0]} rows")

@@ -12,7 +12,13 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from deeprules_core.names import metric_label, model_label, param_label
+from deeprules_core.palette import SIDE_COLOURS
 from deeprules_core.study import Study
+
+from . import charts
+
+train, tune = SIDE_COLOURS["train"], SIDE_COLOURS["tune"]
 
 __all__ = [
     "load_deep_results",
@@ -26,9 +32,9 @@ __all__ = [
 
 _SERIES = {
     "train_loss": "train",
-    "val_loss": "validation",
+    "val_loss": "validation (train side, held out for early stopping)",
     "train_metric": "train",
-    "val_metric": "validation",
+    "val_metric": "validation (train side, held out for early stopping)",
 }
 
 
@@ -57,7 +63,7 @@ def learning_curve_charts(entry: dict[str, Any], *, name: str) -> alt.Chart | No
     for key, side in _SERIES.items():
         for epoch, v in zip(lc["epoch"], lc.get(key) or [], strict=False):
             if _ok(v):
-                what = "loss" if key.endswith("loss") else str(lc.get("metric", "metric")).upper()
+                what = "loss" if key.endswith("loss") else metric_label(str(lc.get("metric", "metric")))
                 rows.append({"epoch": epoch, "value": v, "data": side, "what": what})
     if not rows:
         return None
@@ -71,16 +77,22 @@ def learning_curve_charts(entry: dict[str, Any], *, name: str) -> alt.Chart | No
             .encode(
                 x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1)),
                 y=alt.Y("value:Q", title=what, scale=alt.Scale(zero=False)),
-                color=alt.Color("data:N", title=None),
+                color=alt.Color(
+                    "data:N",
+                    title=None,
+                    scale=alt.Scale(domain=list(dict.fromkeys(_SERIES.values())), range=[train, tune]),
+                    legend=alt.Legend(orient="bottom", labelLimit=0),
+                ),
                 tooltip=["epoch", "data", alt.Tooltip("value:Q", format=".3f")],
             )
         )
         rule = alt.Chart(best).mark_rule(strokeDash=[4, 4], color="grey").encode(x="epoch:Q")
         return (lines + rule).properties(height=220, width=300, title=f"{what} per epoch")
 
-    metric = str(lc.get("metric", "metric")).upper()
+    metric = metric_label(str(lc.get("metric", "metric")))
+    label = model_label(str(entry.get("family") or name))
     return alt.hconcat(panel("loss"), panel(metric)).properties(
-        title=f"Learning curves of the {name.upper()} (dashed: the epoch kept by early stopping)"
+        title=f"Learning curves of the {label} (dashed: the epoch kept by early stopping)"
     )
 
 
@@ -120,7 +132,9 @@ def importance_chart(entry: dict[str, Any]) -> alt.Chart | None:
     values = imp.get("importances") or {}
     if not values:
         return None
-    df = pd.DataFrame({"hyper-parameter": list(values), "importance": list(values.values())})
+    df = pd.DataFrame(
+        {"hyper-parameter": [param_label(k) for k in values], "importance": list(values.values())}
+    )
     method = {"fanova": "fANOVA importance", "spearman": "|rank correlation| with the loss"}.get(
         imp.get("method", ""), "importance"
     )
@@ -129,10 +143,10 @@ def importance_chart(entry: dict[str, Any]) -> alt.Chart | None:
         .mark_bar()
         .encode(
             x=alt.X("importance:Q", title=method),
-            y=alt.Y("hyper-parameter:N", sort="-x", title=None),
+            y=alt.Y("hyper-parameter:N", sort="-x", title=None, axis=charts.axis()),
             tooltip=["hyper-parameter", alt.Tooltip("importance:Q", format=".3f")],
         )
-        .properties(title="What mattered in the search", height=30 + 24 * len(df))
+        .properties(title="What mattered in the search", height=alt.Step(charts.ROW_STEP))
     )
 
 
@@ -144,5 +158,5 @@ def control_text(entry: dict[str, Any]) -> str:
         return "The shuffled-label control was not run."
     return (
         f"Shuffled-label control ({len(null)} runs of the chosen configuration on shuffled training labels): "
-        f"real {c['metric'].upper()} {c['real']:.3f} against {min(null):.3f}–{max(null):.3f} with shuffled labels."
+        f"real {metric_label(c['metric'])} {c['real']:.3f} against {min(null):.3f}–{max(null):.3f} with shuffled labels."
     )

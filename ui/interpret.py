@@ -9,6 +9,9 @@ import altair as alt
 import pandas as pd
 
 from deeprules_core.interpret import agreement_table
+from deeprules_core.palette import model_colour
+
+from . import charts
 
 __all__ = [
     "METHOD_LABELS",
@@ -76,7 +79,7 @@ def importance_chart(block: Mapping[str, Any], *, top: int = 20, title: str = ""
     if df.empty:
         return None
     order = df["feature"].tolist()
-    y = alt.Y("feature:N", sort=order, title=None)
+    y = alt.Y("feature:N", sort=order, title=None, axis=charts.axis())
     bars = (
         alt.Chart(df)
         .mark_bar(color="#4c78a8")
@@ -87,7 +90,7 @@ def importance_chart(block: Mapping[str, Any], *, top: int = 20, title: str = ""
         )
     )
     rules = alt.Chart(df).mark_rule(color="black").encode(x="low:Q", x2="high:Q", y=y)
-    return (bars + rules).properties(title=title, height=24 * len(df) + 30)
+    return (bars + rules).properties(title=title, height=alt.Step(charts.ROW_STEP))
 
 
 def agreement_chart(
@@ -116,12 +119,16 @@ def agreement_chart(
         .mark_bar()
         .encode(
             x=alt.X("scaled:Q", title="importance (scaled to each model's largest)"),
-            y=alt.Y("feature:N", sort=order, title=None),
-            color=alt.Color("model:N", legend=None),
-            column=alt.Column("model:N", title=None, sort=[a, b]),
+            y=alt.Y("feature:N", sort=order, title=None, axis=charts.axis()),
+            color=alt.Color(
+                "model:N",
+                legend=None,
+                scale=alt.Scale(domain=[a, b], range=[model_colour(a), model_colour(b)]),
+            ),
+            column=alt.Column("model:N", title=None, sort=[a, b], header=alt.Header(labelLimit=0)),
             tooltip=["model", "feature", alt.Tooltip("scaled:Q", format=".3f"), "rank"],
         )
-        .properties(width=260, height=22 * len(table) + 20)
+        .properties(width=260, height=alt.Step(charts.ROW_STEP - 4))
     )
 
 
@@ -144,7 +151,7 @@ def local_chart(sample: Mapping[str, Any], *, output: str) -> alt.Chart | None:
         .mark_bar()
         .encode(
             x=alt.X("contribution:Q", title=f"contribution to the {output}"),
-            y=alt.Y("feature:N", sort=df["feature"].tolist(), title=None),
+            y=alt.Y("feature:N", sort=df["feature"].tolist(), title=None, axis=charts.axis()),
             color=alt.Color(
                 "direction:N",
                 scale=alt.Scale(domain=["raises", "lowers"], range=["#d62728", "#1f77b4"]),
@@ -152,7 +159,7 @@ def local_chart(sample: Mapping[str, Any], *, output: str) -> alt.Chart | None:
             ),
             tooltip=["feature", "value", alt.Tooltip("contribution:Q", format=".4f")],
         )
-        .properties(height=24 * len(df) + 30)
+        .properties(height=alt.Step(charts.ROW_STEP))
     )
 
 

@@ -84,6 +84,24 @@ def fmt_ci(v: dict[str, Any] | None, digits: int = 3) -> str:
     return s
 
 
+def model_family(results: dict[str, Any], name: Any) -> str:
+    """The family of a model of the results ('logistic_regression'), or its name."""
+    return str(((results.get("models") or {}).get(name) or {}).get("family") or name)
+
+
+def test_headline(results: dict[str, Any]) -> str:
+    """One sentence with the selected model's test score next to the dummy's."""
+    metric = results["primary_metric"]
+    names = charts.model_names(results)
+    parts = []
+    for name in (results.get("test_evaluation") or {}).get("models", []):
+        v = (((results["models"].get(name) or {}).get("metrics") or {}).get("test") or {}).get(metric)
+        if v:
+            parts.append(f"{names.get(name, name)} {fmt_ci(v)}")
+    label = _LABELS.get(metric, metric)
+    return f"Test {label} [95% CI]: " + "; ".join(parts) if parts else "No test score recorded."
+
+
 def comparison_table(results: dict[str, Any]) -> pd.DataFrame:
     """One row per model: kind, trials, CV score, tune (and test) primary metric with 95% CI."""
     metric = results["primary_metric"]

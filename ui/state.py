@@ -179,6 +179,21 @@ def load_table(dataset_id: str) -> pd.DataFrame:
     return _load_table(str(default_home()), os.environ.get("DEEPRULES_DB_URL"), dataset_id)
 
 
+def set_flag(key: str) -> None:
+    """Remember for the next run of the script that something happened (e.g. a test evaluation)."""
+    st.session_state[f"flag.{key}"] = True
+
+
+def take_flag(key: str) -> bool:
+    """Whether ``set_flag(key)`` was called since the last ``take_flag(key)``; clears it."""
+    return bool(st.session_state.pop(f"flag.{key}", False))
+
+
+def set_widget(key: str, value: Any) -> None:
+    """Preset a widget's value; call before the widget is drawn in this run."""
+    st.session_state[key] = value
+
+
 def link(page: str, label: str | None = None) -> None:
     """A link to another page; plain text when the page runs on its own (tests)."""
     path, title, icon = PAGES[page]
