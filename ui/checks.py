@@ -21,6 +21,8 @@ from deeprules_core.checks import (
 from deeprules_core.findings import Finding
 from deeprules_core.study import Design, Roles, Study
 
+from . import charts
+
 
 @st.cache_data(show_spinner="Running the checks…", max_entries=8)
 def _run(
@@ -63,33 +65,61 @@ def run(study: Study, df: pd.DataFrame, *, schema: dict[str, Any] | None) -> dic
 
 
 def class_balance_chart(df: pd.DataFrame, label: str) -> alt.Chart:
-    counts = df[label].astype(str).value_counts(dropna=False).rename_axis("class").reset_index(name="samples")
-    return (
-        alt.Chart(counts, title="Samples per class")
-        .mark_bar()
-        .encode(
-            x=alt.X("class:N", sort="-y", title=label),
-            y=alt.Y("samples:Q", title="samples"),
-            tooltip=["class", "samples"],
-        )
+    """Samples per class, one bar per class with its count (classes in their colours)."""
+    counts = (
+        (df[label].astype("object").where(df[label].notna(), "missing").astype(str).value_counts())
+        .rename_axis("class")
+        .reset_index(name="samples")
     )
+    base = alt.Chart(counts, title=f"Samples per class of '{label}'").encode(
+        y=alt.Y("class:N", sort="-x", title=None, axis=charts.axis()),
+        x=alt.X("samples:Q", title="samples"),
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color("class:N", legend=None, scale=charts.category_scale(counts["class"])),
+        tooltip=["class", "samples"],
+    )
+    text = base.mark_text(align="left", dx=4).encode(text="samples:Q")
+    return (bars + text).properties(height=alt.Step(charts.ROW_STEP))
+
+
+#: Columns shown in the missingness heatmap (those with the most missing values).
+MISSINGNESS_COLUMNS = 40
 
 
 def missingness_chart(table: pd.DataFrame, by: str) -> alt.Chart:
+    """Fraction missing per column (rows) and level of ``by`` (columns)."""
+    frame = table.assign(level=table["level"].astype(str), column=table["column"].astype(str))
+    worst = frame.groupby("column")["fraction"].max().sort_values(ascending=False)
+    keep = list(worst.index[:MISSINGNESS_COLUMNS])
+    frame = frame[frame["column"].isin(keep)]
+    top = max(0.05, float(frame["fraction"].max() or 0))
+    more = (
+        f" ({len(keep)} of {len(worst)} columns with the most missing values)"
+        if len(worst) > len(keep)
+        else ""
+    )
     return (
-        alt.Chart(table, title=f"Fraction missing by {by}")
+        alt.Chart(frame, title=f"Fraction missing by {by}{more}")
         .mark_rect()
         .encode(
-            x=alt.X("column:N", title="column", sort=None),
-            y=alt.Y("level:N", title=by),
-            color=alt.Color("fraction:Q", scale=alt.Scale(domain=[0, 1], scheme="oranges"), title="missing"),
-            tooltip=["level", "column", alt.Tooltip("fraction:Q", format=".0%")],
+            y=alt.Y("column:N", title=None, sort=keep, axis=charts.axis()),
+            x=alt.X("level:N", title=by, axis=charts.axis(labelAngle=0, orient="top")),
+            color=alt.Color(
+                "fraction:Q", scale=alt.Scale(domain=[0, top], scheme="oranges"), title="missing"
+            ),
+            tooltip=["level", "column", alt.Tooltip("fraction:Q", format=".1%")],
         )
+        .properties(height=alt.Step(charts.ROW_STEP - 6))
     )
 
 
 def outlier_chart(scores: pd.DataFrame) -> alt.Chart:
-    color = "label:N" if "label" in scores.columns else alt.value("steelblue")
+    if "label" in scores.columns:
+        scores = scores.assign(label=scores["label"].astype(str))
+        color = alt.Color("label:N", title="class", scale=charts.category_scale(scores["label"]))
+    else:
+        color = alt.value("steelblue")
     points = (
         alt.Chart(scores, title="Robust distance of each sample (outliers above the line)")
         .mark_circle(size=40)
