@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..names import strategy_label
+from ..palette import CATEGORICAL, REAL_COLOUR, SHUFFLED_COLOUR, SIDE_COLOURS
 from ._facts import ModelFacts, ReportFacts, SplitFacts
 from ._text import metric_name, model_label
 
@@ -27,7 +29,8 @@ __all__ = [
 ]
 
 WIDTH_IN, HEIGHT_IN, DPI = 6.4, 2.8, 120
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+#: Classes and levels take the app's categorical palette in sorted order (same colours as the pages).
+PALETTE = CATEGORICAL
 MAX_CLASSES_DRAWN = 12
 #: Legend entries longer than this are cut with an ellipsis; longer than LEGEND_WRAP, wrapped.
 LEGEND_CHARS, LEGEND_WRAP = 48, 26
@@ -92,7 +95,7 @@ def class_balance_png(counts: Mapping[str, int]) -> bytes | None:
     ax = fig.add_subplot()
     names = [str(k) for k, _ in items]
     vals = [int(v) for _, v in items]
-    ax.barh(names, vals, color=PALETTE[0])
+    ax.barh(names, vals, color=[_level_colour(n, names) for n in names])
     for i, v in enumerate(vals):
         ax.text(v, i, f" {v}", va="center", fontsize=8)
     ax.invert_yaxis()
@@ -102,12 +105,19 @@ def class_balance_png(counts: Mapping[str, int]) -> bytes | None:
     return _png(fig)
 
 
+def _level_colour(level: Any, levels: Sequence[Any]) -> str:
+    """A class or level's colour: its rank in sorted order, as on the app's charts."""
+    ordered = sorted({str(v) for v in levels})
+    return PALETTE[ordered.index(str(level)) % len(PALETTE)] if str(level) in ordered else PALETTE[-1]
+
+
 def _scatter(ax: Any, x: np.ndarray, y: np.ndarray, labels: Sequence[str], title: str) -> None:
-    levels = list(dict.fromkeys(labels))
-    for i, lev in enumerate(levels[:MAX_CLASSES_DRAWN]):
+    levels = sorted(dict.fromkeys(str(v) for v in labels))
+    labels = [str(v) for v in labels]
+    for lev in levels[:MAX_CLASSES_DRAWN]:
         mask = np.array([lab == lev for lab in labels])
         ax.scatter(
-            x[mask], y[mask], s=6, alpha=0.7, color=PALETTE[i % len(PALETTE)], label=_legend_label(lev)
+            x[mask], y[mask], s=6, alpha=0.7, color=_level_colour(lev, levels), label=_legend_label(lev)
         )
     ax.legend(fontsize=6, markerscale=2, frameon=False, loc="best")
     ax.set_title(title)
@@ -140,12 +150,13 @@ def split_png(split: SplitFacts | None) -> bytes | None:
     fig = _figure(height=2.2)
     ax = fig.add_subplot()
     if split.class_counts:
-        classes = list(dict.fromkeys(c for cc in split.class_counts.values() for c in cc))[:MAX_CLASSES_DRAWN]
+        every = list(dict.fromkeys(c for cc in split.class_counts.values() for c in cc))
+        classes = sorted(every, key=str)[:MAX_CLASSES_DRAWN]
         left = np.zeros(len(sides))
-        for i, c in enumerate(classes):
+        for c in classes:
             vals = np.array([split.class_counts.get(s, {}).get(c, 0) for s in sides], dtype=float)
             ax.barh(
-                sides, vals, left=left, color=PALETTE[i % len(PALETTE)], label=_legend_label(c, LEGEND_CHARS)
+                sides, vals, left=left, color=_level_colour(c, every), label=_legend_label(c, LEGEND_CHARS)
             )
             left += vals
         ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -155,7 +166,7 @@ def split_png(split: SplitFacts | None) -> bytes | None:
         ax.text(split.sizes[s], i, f" {split.sizes[s]}", va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("samples", fontsize=8)
-    ax.set_title(f"Split composition ({split.strategy})")
+    ax.set_title(f"Split composition: {strategy_label(split.strategy)}")
     _style(ax)
     return _png(fig)
 
@@ -179,7 +190,7 @@ def metrics_png(
     fig = _figure(height=max(1.6, 0.4 * len(names) + 0.9))
     ax = fig.add_subplot()
     drawn: list[float] = []
-    for side, color in (("tune", PALETTE[0]), ("test", PALETTE[3])):
+    for side, color in (("tune", SIDE_COLOURS["tune"]), ("test", SIDE_COLOURS["test"])):
         pts = [r for r in rows if r[1] == side]
         if not pts:
             continue
@@ -193,7 +204,7 @@ def metrics_png(
     limits = _unit_span(drawn)
     if limits:
         ax.set_xlim(*limits)
-    ax.set_yticks(range(len(names)), [model_label(families[n], task) for n in names])
+    ax.set_yticks(range(len(names)), [_capital(model_label(families[n], task)) for n in names])
     ax.invert_yaxis()
     ax.set_xlabel(f"{metric_name(metric)} (95% CI)", fontsize=8)
     ax.legend(fontsize=7, frameon=False)
@@ -214,16 +225,21 @@ def shuffled_null_png(control: Mapping[str, Any] | None, model: str = "") -> byt
     ax = fig.add_subplot()
     if few:
         ax.plot(
-            null, np.zeros_like(null), "o", color="#888888", ms=6, label=f"shuffled labels ({null.size} runs)"
+            null,
+            np.zeros_like(null),
+            "o",
+            color=SHUFFLED_COLOUR,
+            ms=6,
+            label=f"shuffled labels ({null.size} runs)",
         )
         ax.set_yticks([])
         ax.set_ylim(-1.0, 1.6)  # the legend sits above the points
         ax.spines["left"].set_visible(False)
     else:
-        ax.hist(null, bins=min(20, max(5, null.size // 2)), color="#bbbbbb", label="shuffled labels")
+        ax.hist(null, bins=min(20, max(5, null.size // 2)), color=SHUFFLED_COLOUR, label="shuffled labels")
         ax.set_ylabel("shuffles", fontsize=8)
-    ax.axvline(float(control["real"]), color=PALETTE[3], lw=2, label="real labels")
-    ax.set_xlabel(metric_name(str(control.get("metric", "score"))), fontsize=8)
+    ax.axvline(float(control["real"]), color=REAL_COLOUR, lw=2, label="real labels")
+    ax.set_xlabel(f"{metric_name(str(control.get('metric', 'score')))}, tune side", fontsize=8)
     ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2)
     ax.set_title(f"Shuffled-label control ({model or control.get('model', '')})")
     _style(ax)
@@ -263,7 +279,7 @@ def learning_curve_png(curve: Mapping[str, Any] | None, title: str = "Learning c
         ax = fig.add_subplot(1, len(panels), p + 1)
         for i, (k, v) in enumerate(group.items()):
             x = np.asarray(curve[xkey], dtype=float)[: len(v)] if xkey else np.arange(1, len(v) + 1)
-            ax.plot(x, v[: len(x)], color=PALETTE[i % len(PALETTE)], label=k.replace("_", " "), lw=1.5)
+            ax.plot(x, v[: len(x)], color=_series_colour(k, i), label=_series_label(k), lw=1.5)
         if isinstance(curve.get("best_epoch"), int) and xkey in ("epoch", "epochs"):
             ax.axvline(curve["best_epoch"], color="#999999", lw=1, ls="--", label="best epoch")
         if ylabel != "loss":
@@ -278,6 +294,27 @@ def learning_curve_png(curve: Mapping[str, Any] | None, title: str = "Learning c
         ax.set_title(title if p == 0 else "")
         _style(ax)
     return _png(fig)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _series_colour(key: str, i: int) -> str:
+    """Train series in the train colour, tune / validation series in the tune colour."""
+    k = key.lower()
+    if k.startswith("train"):
+        return SIDE_COLOURS["train"]
+    if k.startswith(("tune", "val")):
+        return SIDE_COLOURS["tune"]
+    return PALETTE[(i + 3) % len(PALETTE)]
+
+
+def _series_label(key: str) -> str:
+    k = key.lower()
+    if k.startswith("val"):
+        return "validation (train side) " + key.split("_", 1)[-1].replace("_", " ")
+    return key.replace("_", " ")
 
 
 def chart_png(name: str, facts: ReportFacts) -> bytes | None:
