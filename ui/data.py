@@ -124,6 +124,8 @@ def show_provenance(p: Provenance, version: int) -> None:
     rows += [(f"File ({f['role']})", f"{f['name']} · sha256 {f['sha256'][:16]}…") for f in p.files]
     st.caption(f"Provenance record, version {version}")
     st.table(pd.DataFrame(rows, columns=["field", "value"]).set_index("field"))
+    if p.source_note:
+        st.warning(p.source_note + " Use *Correct the provenance* below.")
 
 
 def preview(df: pd.DataFrame) -> None:

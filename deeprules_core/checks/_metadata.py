@@ -80,9 +80,11 @@ def _parse_column(counts: Counter) -> dict:
 
 def _parsed_text_columns(df: pd.DataFrame, roles: Roles) -> dict[str, dict]:
     out = {}
+    from ..intake._roles import is_cluster_column
+
     for c in string_columns(df):
-        if c == roles.id or c == roles.sequence:
-            continue
+        if c == roles.id or c == roles.sequence or is_cluster_column(str(c), df[c]):
+            continue  # cluster ids ('louvain': '0', '1', ...) name groups; they are not numbers
         counts = _value_counts(df[c])
         if not counts:
             continue

@@ -26,6 +26,7 @@ __all__ = [
     "ProvenanceVersion",
     "REQUIRED_FIELDS",
     "source_kind",
+    "free_text_note",
     "add_provenance_version",
     "get_provenance",
     "provenance_history",
@@ -65,6 +66,16 @@ def source_kind(source: str) -> str | None:
     if _CURIE.match(s):
         return "identifier"
     return None
+
+
+def free_text_note(source: str) -> str:
+    """The note that asks for an accession when the source is a description, not an address."""
+    return (
+        f"The source {source!r} is a description, not an address anyone can follow. It is kept, but "
+        "add the accession (e.g. 'GSE2034', 'E-MTAB-1234'), a DOI or a URL when you have it (Tip 4: "
+        "others need it to find these exact data); for data made in your lab, an identifier such as "
+        "'lab:EXP-2024-07'."
+    )
 
 
 def _as_date(value: Any) -> str:
@@ -127,12 +138,6 @@ class Provenance:
                 + "; ".join(missing)
                 + ". Tip 4: without them nobody can find, cite or re-download these data."
             )
-        if source_kind(self.source) is None:
-            raise ProvenanceError(
-                f"The source {self.source!r} is not a URL, a DOI or an accession. Give e.g. "
-                "'https://www.ncbi.nlm.nih.gov/geo/query/acc.cgi?acc=GSE2034', '10.24432/C5DW2B' or "
-                "'GSE2034'; for data made in your lab, an identifier such as 'lab:EXP-2024-07'."
-            )
         day = _as_date(self.download_date)
         if date.fromisoformat(day) > date.today() + timedelta(days=1):  # one day of time-zone slack
             raise ProvenanceError(f"The download date {day} is in the future. Give the day you got the data.")
@@ -141,7 +146,13 @@ class Provenance:
 
     @property
     def source_kind(self) -> str:
-        return source_kind(self.source) or ""
+        """'url', 'doi', 'accession', 'identifier', or 'text' for a free-text description."""
+        return source_kind(self.source) or "text"
+
+    @property
+    def source_note(self) -> str | None:
+        """What to add when the source is free text (None when it can be looked up)."""
+        return free_text_note(self.source) if self.source_kind == "text" else None
 
     def with_computed(self, **computed: Any) -> Provenance:
         """A copy with the computed fields (sha256, size, format, rows, columns) set."""

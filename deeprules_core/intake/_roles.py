@@ -15,13 +15,36 @@ import pandas as pd
 
 from ..study import Roles
 
-__all__ = ["RoleSuggestion", "suggest_roles", "looks_like_sequence"]
+__all__ = ["RoleSuggestion", "suggest_roles", "looks_like_sequence", "is_qc_column", "is_cluster_column"]
 
 # name words per role, in order of preference (a column gets at most one role)
 _LABEL_WORDS = (
     "label", "target", "outcome", "diagnosis", "class", "condition", "status", "response",
-    "phenotype", "disease", "y",
+    "phenotype", "disease", "disease_state", "cancer", "tumor", "tumour", "tumor_type",
+    "cancer_type", "subtype", "histology", "grade", "stage", "treatment", "genotype",
+    "cell_type", "celltype", "y",
 )  # fmt: skip
+#: Named like an outcome, but more often a covariate: the label only when nothing else is.
+_WEAK_LABEL_WORDS = ("sex", "gender", "tissue", "group")
+#: A text label has at most this many classes (more is an identifier or free text).
+MAX_TEXT_CLASSES = 30
+# Per-cell quality measures of single-cell data (scanpy, Seurat): covariates, never features.
+_QC_NAMES = {
+    "n_genes", "n_counts", "n_umi", "n_umis", "n_reads", "n_genes_by_counts", "total_counts",
+    "percent_mito", "percent_mt", "percent_ribo", "pct_mito", "mito_frac", "frac_mito",
+    "s_score", "g2_m_score", "g2m_score", "phase", "doublet_score", "predicted_doublet",
+    "n_count_rna", "n_feature_rna", "scrublet_score",
+}  # fmt: skip
+_QC_PREFIXES = (
+    "pct_counts_",
+    "total_counts_",
+    "log1p_total_counts",
+    "log1p_n_genes",
+    "n_genes_by_",
+    "percent_",
+)
+# Cluster ids computed from the features themselves: neither a covariate nor a feature.
+_CLUSTER_WORDS = ("louvain", "leiden", "cluster", "clusters", "seurat_clusters", "kmeans", "clustering")
 _GROUP_WORDS = (
     "patient", "donor", "individual", "subject", "participant", "cell_line", "cellline", "mouse",
     "animal", "person", "family", "litter", "case_id",
@@ -85,6 +108,36 @@ def _matches(name: str, words: tuple[str, ...]) -> str | None:
         if f"_{w}_" in norm:
             return w
     return None
+
+
+def is_qc_column(name: str) -> bool:
+    """A per-cell quality measure of single-cell data (n_genes, percent_mito, S_score, phase...).
+
+    >>> is_qc_column("n_genes"), is_qc_column("pct_counts_mt"), is_qc_column("G2M_score"), is_qc_column("CD3E")
+    (True, True, True, False)
+    """
+    snake = _snake(name)
+    return (
+        snake in _QC_NAMES
+        or snake.replace("_", "") in {n.replace("_", "") for n in _QC_NAMES}
+        or (snake.startswith(_QC_PREFIXES))
+    )
+
+
+def is_cluster_column(name: str, s: pd.Series | None = None) -> bool:
+    """Cluster ids (louvain, leiden, seurat_clusters...): labels computed from the features.
+
+    A categorical column of whole numbers counts too: it names groups, it does not measure.
+
+    >>> is_cluster_column("louvain"), is_cluster_column("leiden_res0.5"), is_cluster_column("age")
+    (True, True, False)
+    """
+    if _matches(name, _CLUSTER_WORDS) or _snake(name).startswith(("louvain", "leiden")):
+        return True
+    if s is not None and isinstance(s.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in s.cat.categories]
+        return bool(cats) and all(c.isdigit() for c in cats)
+    return False
 
 
 def looks_like_sequence(s: pd.Series) -> str | None:
@@ -161,13 +214,27 @@ def suggest_roles(df: pd.DataFrame) -> RoleSuggestion:
             break
 
     label, task = None, "classification"
+    qc = [c for c in cols if is_qc_column(c)]
+    clusters = [c for c in cols if c not in qc and is_cluster_column(c, df[c])]
+    taken.update(clusters)
+
+    def label_like(c: str) -> bool:
+        s = df[c]
+        n = int(s.nunique(dropna=True))
+        if n < 2 or c in qc or not free(c):
+            return False
+        return not (_is_text(s) and n > min(MAX_TEXT_CLASSES, max(2, len(s) // 2)))
+
     best = None
-    for c in cols:
-        w = _matches(c, _LABEL_WORDS)
-        if w and free(c) and df[c].nunique(dropna=True) >= 2:
-            rank = _LABEL_WORDS.index(w)
-            if best is None or rank < best[0]:
-                best = (rank, c)
+    for words in (_LABEL_WORDS, _WEAK_LABEL_WORDS):
+        for c in cols:
+            w = _matches(c, words)
+            if w and label_like(c):
+                rank = words.index(w)
+                if best is None or rank < best[0]:
+                    best = (rank, c)
+        if best is not None:
+            break
     if best is not None:
         label = best[1]
         taken.add(label)
@@ -202,9 +269,25 @@ def suggest_roles(df: pd.DataFrame) -> RoleSuggestion:
         )
 
     covariates = [c for c in cols if free(c) and _matches(c, _COVARIATE_WORDS)]
+    qc_free = [c for c in qc if free(c) and c not in covariates]
     taken.update(covariates)
+    taken.update(qc_free)
+    why = []
     if covariates:
-        reasons["covariates"] = f"{', '.join(map(repr, covariates))}: clinical/demographic covariates"
+        why.append(f"{', '.join(map(repr, covariates))}: clinical/demographic covariates")
+    if qc_free:
+        why.append(
+            f"{', '.join(map(repr, qc_free))}: per-cell quality measures (counts, mitochondrial share, "
+            "cell-cycle scores), kept as covariates so the checks can test them, not used as features"
+        )
+    covariates += qc_free
+    if why:
+        reasons["covariates"] = "; ".join(why)
+    if clusters:
+        reasons["ignored"] = (
+            f"{', '.join(map(repr, clusters))}: cluster ids computed from the features themselves; "
+            "neither a covariate nor a feature (using them would feed the data back into the model)"
+        )
 
     id_col = None
     for c in cols:  # by name, then by content
@@ -222,6 +305,18 @@ def suggest_roles(df: pd.DataFrame) -> RoleSuggestion:
     if id_col is not None:
         taken.add(id_col)
 
+    meta_cols = {c for c in (id_col, label, group, time, sequence) if c} | set(batch) | set(covariates)
+    numeric_clusters = [c for c in clusters if pd.api.types.is_numeric_dtype(df[c].dtype)]
+    features: tuple[str, ...] = ()
+    if numeric_clusters:  # numbers that name clusters are not measurements: list the features
+        features = tuple(
+            str(c)
+            for c, t in df.dtypes.items()
+            if c not in meta_cols
+            and c not in numeric_clusters
+            and pd.api.types.is_numeric_dtype(t)
+            and not pd.api.types.is_bool_dtype(t)
+        )
     roles = Roles(
         id=id_col,
         label=label,
@@ -231,8 +326,11 @@ def suggest_roles(df: pd.DataFrame) -> RoleSuggestion:
         covariates=tuple(covariates),
         time=time,
         sequence=sequence,
+        features=features,
     )
-    meta = set(roles.metadata_columns)  # counted from dtypes: fast on 20,000-column tables
+    meta = set(roles.metadata_columns) | set(
+        numeric_clusters
+    )  # counted from dtypes: fast on 20,000-column tables
     n_feat = sum(
         1
         for c, t in df.dtypes.items()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..intake._provenance import source_kind
 from ._facts import NOT_STATED, DatasetFacts, ModelFacts, ReportFacts
 from ._text import fmt_ci, fmt_num, fmt_p, metric_name, plural
 
@@ -128,6 +129,8 @@ def provenance_rows(d: DatasetFacts) -> list[tuple[str, str]]:
     for key, label in (("source", "Source"), ("version", "Version"), ("download_date", "Download date"),
                        ("licence", "Licence"), ("description", "Description"), ("entered_by", "Entered by")):  # fmt: skip
         value = p.get(key) or NOT_STATED
+        if key == "source" and p.get("source") and source_kind(str(p["source"])) is None:
+            value = f"{p['source']} (a description; no accession, DOI or URL given)"
         if key == "source" and p.get("local_file") and not p.get("source"):
             value = f"{NOT_STATED} (read from {p['local_file']})"
         if key == "download_date" and p.get("file_date") and not p.get("download_date"):

@@ -71,3 +71,75 @@ def test_patient_id_is_a_group_not_the_sample_id():
     df = pd.DataFrame({"patient_id": ["p1", "p2", "p3"], "sample": ["a", "b", "c"], "x": [1.0, 2.0, 3.0]})
     r = suggest_roles(df).roles
     assert r.group == "patient_id" and r.id == "sample"
+
+
+def test_label_named_like_a_cancer_outcome_is_suggested_on_a_geo_like_sheet():
+    """A bladder-cancer series matrix: sample, batch as numbers, 'cancer' with three classes."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "sample": [f"GSM{71019 + i}.CEL" for i in range(57)],
+            "batch": [1] * 11 + [2] * 18 + [3] * 4 + [4] * 5 + [5] * 19,
+            "cancer": ["Cancer"] * 25 + ["Biopsy"] * 4 + ["Normal"] * 4 + ["Biopsy"] * 5 + ["Cancer"] * 19,
+            **{f"{1000 + i}_at": rng.normal(size=57) for i in range(20)},
+        }
+    )
+    r = suggest_roles(df).roles
+    assert (r.id, r.label, r.task, r.batch) == ("sample", "cancer", "classification", ("batch",))
+    assert len(r.feature_columns(df)) == 20
+
+
+def test_sex_is_the_label_only_when_nothing_else_is_named_like_an_outcome():
+    df = pd.DataFrame({"id": list("abcdef"), "sex": ["F", "M"] * 3, "x": np.arange(6.0)})
+    assert suggest_roles(df).roles.label == "sex"
+    df["disease_state"] = ["AD", "ctrl", "ctrl", "AD", "AD", "ctrl"]
+    r = suggest_roles(df).roles
+    assert r.label == "disease_state" and r.covariates == ("sex",)
+
+
+def test_a_free_text_column_with_many_values_is_not_a_label():
+    df = pd.DataFrame({"id": [f"s{i}" for i in range(40)], "status": [f"note {i}" for i in range(40)]})
+    assert suggest_roles(df).roles.label is None
+
+
+def _anndata_obs(n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        {
+            "obs_id": [f"AAAC{i:04d}-1" for i in range(n)],
+            "n_genes": rng.integers(200, 2000, n),
+            "n_counts": rng.random(n) * 5000,
+            "percent_mito": rng.random(n) * 0.05,
+            "S_score": rng.normal(size=n),
+            "G2M_score": rng.normal(size=n),
+            "phase": rng.choice(["G1", "S", "G2M"], n),
+            "louvain": pd.Categorical(rng.choice([str(i) for i in range(8)], n)),
+            "donor": rng.choice(["D1", "D2", "D3", "D4"], n),
+            "disease": rng.choice(["healthy", "COVID-19"], n),
+            **{f"GENE{i}": rng.poisson(1.0, n).astype(float) for i in range(10)},
+        }
+    )
+
+
+def test_anndata_qc_columns_are_covariates_never_features_and_clusters_are_left_out():
+    df = _anndata_obs()
+    s = suggest_roles(df)
+    r = s.roles
+    qc = ("n_genes", "n_counts", "percent_mito", "S_score", "G2M_score", "phase")
+    assert set(qc) <= set(r.covariates)
+    assert r.feature_columns(df) == [f"GENE{i}" for i in range(10)]
+    assert r.label == "disease" and r.group == "donor" and "louvain" not in r.metadata_columns
+    assert "quality" in s.reasons["covariates"] and "louvain" in s.reasons["ignored"]
+    numeric_clusters = df.assign(leiden=np.arange(len(df)) % 5)
+    assert "leiden" not in suggest_roles(numeric_clusters).roles.feature_columns(numeric_clusters)
+
+
+def test_cluster_ids_are_not_numbers_stored_as_text():
+    from deeprules_core.checks import run_checks
+
+    df = _anndata_obs()
+    df["louvain"] = df["louvain"].astype(str)
+    codes = {f.code for f in run_checks(df, suggest_roles(df).roles)}
+    assert "numeric_stored_as_string" not in codes
+    df["dose_mg"] = [f"{v}" for v in np.arange(len(df)) % 7]  # numbers typed as text are still found
+    assert "numeric_stored_as_string" in {f.code for f in run_checks(df, suggest_roles(df).roles)}

@@ -74,9 +74,11 @@ def test_source_forms_accepted(source, kind):
 
 
 @pytest.mark.parametrize("source", ["downloaded from GEO", "my data", "http//broken"])
-def test_free_text_source_is_refused(source):
-    with pytest.raises(ProvenanceError, match="not a URL, a DOI or an accession"):
-        Provenance(**{**PROV, "source": source})
+def test_free_text_source_is_kept_with_a_note_asking_for_an_accession(source):
+    p = Provenance(**{**PROV, "source": source})
+    assert p.source == source and p.source_kind == "text"
+    assert "accession" in p.source_note and source in p.source_note
+    assert Provenance(**{**PROV, "source": "GSE2034"}).source_note is None
 
 
 def test_download_date_is_an_iso_date_not_in_the_future():
