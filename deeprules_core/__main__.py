@@ -89,13 +89,15 @@ def _run(args: argparse.Namespace) -> int:
 def run_summary(out: Path) -> str:
     """What a finished ``run`` says: the findings by severity, the selected model and its
     scores, and the files written."""
+    from .names import finding_title, metric_label, model_label
+
     lines = [f"Done. Results in {out}"]
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8")).get("findings", [])
     counts = {s: sum(f.get("severity") == s for f in findings) for s in ("error", "warning", "info")}
     lines.append(
         f"  findings: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
         + (
-            f" ({', '.join(sorted({f['code'] for f in findings if f.get('severity') == 'error'}))})"
+            f" ({'; '.join(sorted({finding_title(f['code']) for f in findings if f.get('severity') == 'error'}))})"
             if counts["error"]
             else ""
         )
@@ -114,8 +116,9 @@ def run_summary(out: Path) -> str:
                     if isinstance(v.get("low"), (int, float)) and isinstance(v.get("high"), (int, float))
                     else ""
                 )
-                scores.append(f"{side} {metric.upper()} {v['value']:.3f}{ci}")
-        lines.append(f"  selected model: {sel}" + (f" ({'; '.join(scores)})" if scores else ""))
+                scores.append(f"{side} {metric_label(metric)} {v['value']:.3f}{ci}")
+        shown = model_label(str(m.get("family") or sel), str(r.get("task", "classification")))
+        lines.append(f"  selected model: {shown}" + (f" ({'; '.join(scores)})" if scores else ""))
     written = sorted(p.name for p in out.iterdir() if p.is_file())
     lines.append(f"  files: {', '.join(written)} (the run's own store is in {out / 'workspace'})")
     return "\n".join(lines)

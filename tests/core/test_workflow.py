@@ -10,6 +10,7 @@ import pytest
 
 from deeprules_core.__main__ import run_summary
 from deeprules_core.intake import get_provenance
+from deeprules_core.names import model_label
 from deeprules_core.report import export_bundle
 from deeprules_core.store import Workspace
 from deeprules_core.studyfile import load_study_file
@@ -68,8 +69,11 @@ def test_run_writes_every_output_finds_the_planted_problems_and_reproduces(tmp_p
     assert selected["metrics"]["test"] is not None  # the locked test set was used once
     summary = run_summary(out)  # what the command line prints at the end
     n_errors = sum(f["severity"] == "error" for f in findings["findings"])
-    assert f"{n_errors} error(s)" in summary and f"selected model: {results['selected']}" in summary
+    assert f"{n_errors} error(s)" in summary
+    assert f"selected model: {model_label(selected['family'])}" in summary
     assert "test AUPRC" in summary
+    said = [line for line in summary.splitlines() if "findings:" in line or "selected model:" in line]
+    assert not any("_" in line for line in said), f"a code where words belong: {said}"
     prov = Workspace(out / "workspace")
     # the study file gives no provenance: nothing is invented, the gaps are said
     (row,) = prov.list_studies()
