@@ -13,13 +13,23 @@ from ui import state
 st.set_page_config(page_title="deeprules", page_icon="🧬", layout="wide")
 
 
-def _page(name: str, *, default: bool = False) -> st.Page:
+def _page(name: str) -> st.Page:
     path, title, icon = state.PAGES[name]
-    return st.Page(path, title=title, icon=icon, default=default, url_path=name)
+    return st.Page(path, title=title, icon=icon, url_path=name)
+
+
+def _start() -> None:
+    """The app's root URL: open the Study page, keeping the query (``?study=ID``).
+
+    Streamlit serves its default page at ``/`` only, so a default Study page would leave
+    the deep link ``/study`` unknown; this hidden default page sends ``/`` on instead.
+    """
+    st.switch_page(state.PAGES["study"][0], query_params=dict(st.query_params))
 
 
 sections = {
-    "Design": [_page("study", default=True)],
+    "": [st.Page(_start, title="Start", url_path="start", default=True, visibility="hidden")],
+    "Design": [_page("study")],
     "Inspect": [_page("data"), _page("checks"), _page("confounds")],
     "Model": [
         _page("split"),

@@ -95,6 +95,10 @@ def current_study() -> Study | None:
         return None
     st.session_state[_STUDY_KEY] = study.id
     _note_seen(study)
+    if st.query_params.get("study") != study.id:
+        # the sidebar's links drop the query: put the study back into the URL, so that a
+        # reload (or a copied link) after moving between pages still opens it
+        st.query_params["study"] = study.id
     return study
 
 
