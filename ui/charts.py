@@ -21,6 +21,7 @@ from deeprules_core.palette import CATEGORICAL, ROLE_COLOURS, SIDE_COLOURS, mode
 __all__ = [
     "ROW_STEP",
     "axis",
+    "gradient_legend",
     "role_scale",
     "side_scale",
     "model_scale",
@@ -36,6 +37,12 @@ ROW_STEP = 26
 def axis(**kw: Any) -> alt.Axis:
     """An axis whose labels are never truncated (``labelLimit=0``) nor thinned out."""
     return alt.Axis(labelLimit=0, labelOverlap=False, **kw)
+
+
+def gradient_legend(rows: int, title: str, step: int = ROW_STEP) -> alt.Legend:
+    """A colour-gradient legend no taller than ``rows`` rows of ``step`` pixels (a legend
+    taller than a short heatmap is cut at the chart's bottom edge)."""
+    return alt.Legend(title=title, gradientLength=max(24, rows * step - 24), labelLimit=0)
 
 
 def role_scale(roles: Iterable[str] | None = None) -> alt.Scale:

@@ -106,7 +106,9 @@ def missingness_chart(table: pd.DataFrame, by: str) -> alt.Chart:
             y=alt.Y("column:N", title=None, sort=keep, axis=charts.axis()),
             x=alt.X("level:N", title=by, axis=charts.axis(labelAngle=0, orient="top")),
             color=alt.Color(
-                "fraction:Q", scale=alt.Scale(domain=[0, top], scheme="oranges"), title="missing"
+                "fraction:Q",
+                scale=alt.Scale(domain=[0, top], scheme="oranges"),
+                legend=charts.gradient_legend(frame["column"].nunique(), "missing", charts.ROW_STEP - 6),
             ),
             tooltip=["level", "column", alt.Tooltip("fraction:Q", format=".1%")],
         )

@@ -100,7 +100,11 @@ def r2_heatmap(r2: pd.DataFrame) -> alt.Chart:
         y=alt.Y("variable:N", sort=list(r2.index), title=None, axis=charts.axis()),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("r2:Q", title="R²", scale=alt.Scale(domain=[0, 1], scheme="blues")),
+        color=alt.Color(
+            "r2:Q",
+            scale=alt.Scale(domain=[0, 1], scheme="blues"),
+            legend=charts.gradient_legend(len(r2), "R²", charts.ROW_STEP + 6),
+        ),
         tooltip=["variable", "component", alt.Tooltip("r2:Q", title="R²", format=".3f")],
     )
     text = base.mark_text(fontSize=11).encode(
@@ -146,7 +150,11 @@ def contingency_heatmap(table: dict[str, dict[str, int]], batch: str, label: str
         y=alt.Y("level:N", title=batch, axis=charts.axis()),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("n:Q", title="samples", scale=alt.Scale(scheme="oranges")),
+        color=alt.Color(
+            "n:Q",
+            scale=alt.Scale(scheme="oranges"),
+            legend=charts.gradient_legend(len(table), "samples", charts.ROW_STEP + 4),
+        ),
         tooltip=[alt.Tooltip("level", title=batch), alt.Tooltip("class", title=label), "n"],
     )
     text = base.mark_text(fontSize=12).encode(

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from deeprules_core.names import fmt_p
-from deeprules_core.palette import REAL_COLOUR
+from deeprules_core.palette import REAL_COLOUR, SHUFFLED_COLOUR
 from deeprules_core.study import Study
 
 from . import charts
@@ -303,18 +303,30 @@ def null_chart(results: dict[str, Any]) -> alt.Chart | None:
     if not ctrl or not ctrl.get("null"):
         return None
     df = pd.DataFrame({"score": [v for v in ctrl["null"] if _ok(v)]})
+    real = float(ctrl["real"]) if _ok(ctrl.get("real")) else None
+    if df.empty or real is None:
+        return None
+    values = [*df["score"], *([real] if real is not None else [])]
+    lo, hi = min(values), max(values)
+    pad = max(0.02, 0.05 * (hi - lo))
+    x_scale = alt.Scale(domain=[lo - pad, hi + pad], nice=False)  # the real score is always in view
     bars = (
         alt.Chart(df)
-        .mark_bar(opacity=0.7)
+        .mark_bar(opacity=0.9, color=SHUFFLED_COLOUR)
         .encode(
-            x=alt.X("score:Q", bin=alt.Bin(maxbins=20), title=f"tune {_LABELS.get(ctrl['metric'], '')}"),
-            y=alt.Y("count():Q", title="shuffled-label runs"),
+            x=alt.X(
+                "score:Q",
+                bin=alt.Bin(maxbins=20, extent=[lo - pad, hi + pad]),
+                title=f"tune {_LABELS.get(ctrl['metric'], '')}",
+                scale=x_scale,
+            ),
+            y=alt.Y("count():Q", title="shuffled-label runs", axis=alt.Axis(tickMinStep=1)),
         )
     )
     rule = (
-        alt.Chart(pd.DataFrame({"score": [ctrl["real"]], "what": ["real labels"]}))
+        alt.Chart(pd.DataFrame({"score": [real], "what": ["real labels"]}))
         .mark_rule(color=REAL_COLOUR, size=3)
-        .encode(x="score:Q", tooltip=["what", "score"])
+        .encode(x=alt.X("score:Q", scale=x_scale), tooltip=["what", "score"])
     )
     name = charts.model_names(results).get(ctrl["model"], ctrl["model"])
     p = fmt_p(ctrl.get("p_value"), n_permutations=ctrl.get("n_shuffles"))

@@ -94,7 +94,9 @@ def _stacked(frame: pd.DataFrame, colour: str, title: str) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("side:N", sort=list(SIDES), title=None, axis=charts.axis()),
-            x=alt.X("rows:Q", stack="normalize", title="share of rows", axis=alt.Axis(format="%")),
+            x=alt.X(
+                "rows:Q", stack="normalize", title="share of rows", axis=alt.Axis(format="%", tickCount=5)
+            ),
             color=alt.Color("level:N", title=colour, scale=charts.category_scale(frame["level"])),
             order=alt.Order("level:N"),
             tooltip=["side", alt.Tooltip("level:N", title=colour), "rows"],
