@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 
 from deeprules_core.interpret import agreement_table
+from deeprules_core.names import model_label
 from deeprules_core.palette import model_colour
 
 from . import charts
@@ -107,10 +108,13 @@ def agreement_chart(
     if not ra or not rb:
         return None
     table = agreement_table(list(ra), list(rb), top=top)
+    la, lb = charts.capitalised(model_label(a)), charts.capitalised(model_label(b))
+    if la == lb:
+        la, lb = f"{la} ({a})", f"{lb} ({b})"
     long = pd.concat(
         [
-            table.assign(model=a, scaled=table["importance_a"], rank=table["rank_a"]),
-            table.assign(model=b, scaled=table["importance_b"], rank=table["rank_b"]),
+            table.assign(model=la, scaled=table["importance_a"], rank=table["rank_a"]),
+            table.assign(model=lb, scaled=table["importance_b"], rank=table["rank_b"]),
         ]
     )[["feature", "model", "scaled", "rank"]]
     order = table.sort_values(["rank_a", "rank_b"])["feature"].tolist()
