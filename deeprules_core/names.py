@@ -34,6 +34,7 @@ __all__ = [
     "params_text",
     "sizes_text",
     "evidence_items",
+    "test_text",
     "evidence_text",
     "strategy_label",
     "STEP_LABELS",
@@ -424,6 +425,8 @@ _EVIDENCE_LABELS: dict[str, str | None] = {
 _TEST_NAMES = {
     "fisher_exact": "Fisher's exact test",
     "chi2": "chi-squared test",
+    "chi_square": "chi-squared test",
+    "chi_square_monte_carlo": "chi-squared test (Monte Carlo p)",
     "chi_squared": "chi-squared test",
     "kruskal": "Kruskal-Wallis test",
     "kruskal_wallis": "Kruskal-Wallis test",
@@ -524,6 +527,23 @@ def evidence_items(evidence: Mapping[str, Any], *, limit: int = 6) -> list[tuple
             continue
         out.append((label, text))
     return out[:limit]
+
+
+def test_text(result: Mapping[str, Any]) -> str:
+    """A statistical test's result in words: "Fisher's exact test, p < 0.001, Cramér's V 0.61".
+
+    >>> test_text({"test": "chi_square_monte_carlo", "p_value": 5e-4, "effect": 0.74, "effect_name": "cramers_v"})
+    "chi-squared test (Monte Carlo p), p < 0.001, Cramér's V 0.74"
+    """
+    parts = []
+    if isinstance(result.get("test"), str) and result["test"] != "none":
+        parts.append(_TEST_NAMES.get(result["test"], result["test"].replace("_", " ")))
+    if _float(result.get("p_value")) is not None:
+        parts.append(fmt_p(result["p_value"]))
+    if _float(result.get("effect")) is not None:
+        name = str(result.get("effect_name") or "effect size")
+        parts.append(f"{_EFFECT_NAMES.get(name, name.replace('_', ' '))} {float(result['effect']):.2f}")
+    return ", ".join(parts)
 
 
 def evidence_text(evidence: Mapping[str, Any], *, limit: int = 6) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding
+from ..names import finding_title, fmt_p, test_text
 from ..stats import benjamini_hochberg
 from ..study import Roles
 from ._association import batch_label_association
@@ -182,7 +183,7 @@ def batch_effect_stats(
 
 
 def _fmt_p(p: float) -> str:
-    return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
+    return fmt_p(p, bare=True).removeprefix("= ")
 
 
 def _effect_finding(st: dict[str, Any], conf: dict[str, Any] | None, label: str | None) -> Finding:
@@ -192,7 +193,7 @@ def _effect_finding(st: dict[str, Any], conf: dict[str, Any] | None, label: str 
         parts.append(
             f"a classifier on the top {pr['n_pcs']} principal components predicts the {col} of held-out "
             f"samples with balanced accuracy {pr['balanced_accuracy']:.2f} (chance "
-            f"{pr['chance_balanced_accuracy']:.2f}, binomial p = {_fmt_p(pr['p_value'])}, {pr['cv']})"
+            f"{pr['chance_balanced_accuracy']:.2f}, binomial test, {fmt_p(pr['p_value'])}, {pr['cv']})"
         )
     parts.append(
         f"{ft['n_features_associated']:,} of {ft['n_features_tested']:,} features differ between levels "
@@ -210,7 +211,7 @@ def _effect_finding(st: dict[str, Any], conf: dict[str, Any] | None, label: str 
     )
     if conf is not None and conf.get("confounded"):
         msg += (
-            f"'{col}' is also associated with the label '{label}' (see batch_confounding), so part of "
+            f"'{col}' is also associated with the label '{label}' (see “{finding_title('batch_confounding')}”), so part of "
             "this signal may be biology: with these samples the two cannot be separated. "
         )
     msg += (
@@ -223,11 +224,7 @@ def _effect_finding(st: dict[str, Any], conf: dict[str, Any] | None, label: str 
 
 
 def _confounding_finding(col: str, conf: dict[str, Any], label: str) -> Finding:
-    name = conf["effect_name"].replace("_", " ")
-    msg = (
-        f"The batch variable '{col}' and the label '{label}' go together ({conf['test'].replace('_', ' ')} "
-        f"p = {_fmt_p(conf['p_value'])}, {name} = {conf['effect']:.2f}). "
-    )
+    msg = f"The batch variable '{col}' and the label '{label}' go together ({test_text(conf)}). "
     singles = conf.get("single_class_levels") or []
     if conf.get("complete"):
         msg += f"Every level of '{col}' holds a single class: batch and biology are completely confounded. "

@@ -42,6 +42,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DeepRulesError
+from ..names import test_text
 from ..study import Roles
 from ._association import batch_label_association
 
@@ -300,7 +301,7 @@ def check_correction_allowed(
     res = batch_label_association(df, roles, batch_col, seed=seed)
     singles = res.get("single_class_levels") or []
     if res["confounded"] or singles:
-        detail = f"{res['test'].replace('_', ' ')} p = {res['p_value']:.1e}, {res['effect_name']} = {res['effect']:.2f}"
+        detail = test_text(res)
         if singles:
             detail += "; levels holding a single class: " + ", ".join(
                 f"{s['level']} (only '{s['class']}')" for s in singles[:8]

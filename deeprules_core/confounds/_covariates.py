@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding, Severity
+from ..names import fmt_p, model_label, test_text
 from ..stats import benjamini_hochberg
 from ..study import Roles
 from ._association import ALPHA, association
@@ -94,11 +95,7 @@ def covariate_findings(df: pd.DataFrame, roles: Roles, *, prepared: Prepared, se
         strong = assoc["effect"] >= STRONG_EFFECT
         if not (link.get("many") or strong):
             continue
-        name = assoc["effect_name"].replace("_", " ")
-        msg = (
-            f"The covariate '{col}' goes with the label '{roles.label}' ({assoc['test'].replace('_', ' ')} "
-            f"p = {assoc['p_value']:.1e}, {name} = {assoc['effect']:.2f})"
-        )
+        msg = f"The covariate '{col}' goes with the label '{roles.label}' ({test_text(assoc)})"
         if link.get("many"):
             msg += (
                 f" and it moves the features beyond what the label explains: "
@@ -201,8 +198,8 @@ def metadata_only_model(
         what = "balanced accuracy" if out["metric"] == "balanced_accuracy" else "R-squared"
         msg = (
             f"The metadata alone ({', '.join(cols)}) predict the label '{roles.label}': a cross-validated "
-            f"{out['model'].replace('_', ' ')} without any feature reaches {what} {out['score']:.2f} "
-            f"(chance {out['chance']:.2f}, p = {out['p_value']:.1e}). A model on the features can score "
+            f"{model_label(out['model'])} without any feature reaches {what} {out['score']:.2f} "
+            f"(chance {out['chance']:.2f}, {fmt_p(out['p_value'])}). A model on the features can score "
             "well by picking up these variables rather than the biology, as in the pneumonia study where "
             "'asthma' predicted lower risk because of the care asthmatics received. What to do: report this "
             "score next to the model's; a model on the features must clearly beat it; evaluate within "
