@@ -227,6 +227,9 @@ def roles_editor(df: pd.DataFrame, initial: Roles, reasons: Mapping[str, str], *
                 + (f" and {len(unused) - 12} more" if len(unused) > 12 else "")
                 + ". Give one a role (batch, covariate...) if it matters to the design."
             )
+        for note in (reasons.get("covariates", ""), reasons.get("ignored", "")):
+            if "quality measures" in note or "cluster ids" in note:
+                st.caption(next(p for p in note.split("; ") if "quality" in p or "cluster" in p) + ".")
         if not st.form_submit_button("Save roles", type="primary"):
             return None
     roles = Roles(
