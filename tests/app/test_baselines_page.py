@@ -84,7 +84,7 @@ def test_start_submits_a_job_and_results_show_as_a_table(_isolated_workspace):
     assert at.number_input(key="baselines.budget").value == 20
     assert "Comparison" in [h.value for h in at.subheader]
     table = at.dataframe[0].value
-    assert set(table["model"].str.replace(" ★", "")) == {"dummy", "logistic_regression"}
+    assert set(table["model"].str.replace(" ★", "")) == {"Dummy", "Logistic regression"}  # words, not codes
     at.number_input(key="baselines.budget").set_value(2)
     at.number_input(key="baselines.n_shuffles").set_value(2)
     at.button[0].click().run()

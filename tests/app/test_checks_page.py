@@ -9,6 +9,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from deeprules_core.intake import Provenance, ingest
+from deeprules_core.names import finding_title
 from deeprules_core.store import Workspace
 from deeprules_core.study import Roles
 
@@ -54,7 +55,8 @@ def test_findings_charts_and_step_record(_isolated_workspace):
     at = _open(study.id)
     assert not at.exception, at.exception
     text = " ".join(e.label for e in at.expander)
-    assert "duplicate_ids" in text and "inconsistent_categories" in text
+    assert finding_title("duplicate_ids") in text and finding_title("inconsistent_categories") in text
+    assert "duplicate_ids" not in text  # words, not codes
     assert [m.value for m in at.metric][:2] == ["80", "12"]
     rec = ws.get_study(study.id).step("checks")
     assert rec is not None and rec.summary["error"] >= 1 and "duplicate_ids" in rec.summary["codes"]

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from deeprules_core.confounds._simulate import simulate_batch_study
 from deeprules_core.intake import Provenance, ingest
+from deeprules_core.names import finding_title
 from deeprules_core.store import Workspace
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "confounds.py")
@@ -44,7 +45,8 @@ def test_confounded_design_is_shown_with_levels_and_correction_refused(_isolated
     at = _open(study.id)
     assert not at.exception, at.exception
     labels = " ".join(e.label for e in at.expander)
-    assert "batch_confounding" in labels and "metadata_predicts_label" in labels
+    assert finding_title("batch_confounding") in labels and finding_title("metadata_predicts_label") in labels
+    assert "batch_confounding" not in labels  # words, not codes
     assert any("cannot tell batch from biology" in w.value for w in at.warning)
     assert any("refused" in e.value for e in at.error)
     assert [m.value for m in at.metric][:2] == ["80", "30"]

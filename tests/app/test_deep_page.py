@@ -89,5 +89,5 @@ def test_results_show_curves_seeds_trials_and_the_comparison(_isolated_workspace
     assert not at.exception
     headers = [h.value for h in at.subheader]
     assert "Comparison with the baselines" in headers and "MLP" in headers and "Findings" in headers
-    assert "mlp" in set(at.dataframe[0].value["model"].str.replace(" ★", ""))
+    assert "MLP" in set(at.dataframe[0].value["model"].str.replace(" ★", ""))
     assert any("seeds" in m.value for m in at.markdown)

@@ -57,7 +57,7 @@ def test_deep_models_and_an_unlock_from_the_split_page(_isolated_workspace):
     ws, sid = make_deep_study(_isolated_workspace, with_results=True)
     at = _page(sid)
     assert not at.exception
-    assert "mlp" in set(at.dataframe[0].value["model"])  # the deep model is evaluated with the others
+    assert "MLP" in set(at.dataframe[0].value["model"])  # the deep model is evaluated with the others
     study = ws.get_study(sid)
     use_test_set(ws, study, load_split(ws, study), purpose="first look")
     unlock_test_set(ws, study, reason="The label of two samples was corrected after review.")

@@ -10,6 +10,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from deeprules_core.intake import Provenance, ingest
+from deeprules_core.names import finding_title
 from deeprules_core.split import load_split, test_set_history, use_test_set
 from deeprules_core.store import Workspace
 from deeprules_core.study import Design, Roles
@@ -110,4 +111,4 @@ def test_repeated_units_without_group_warn(_isolated_workspace):
     at = _open(study.id)
     assert not at.exception, at.exception
     assert "group column" in at.info[0].value
-    assert any("group_leakage" in e.label for e in at.expander)
+    assert any(finding_title("group_leakage") in e.label for e in at.expander)
