@@ -38,7 +38,7 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
 
-#: page url -> (title on the page, pages whose tabs hold charts)
+#: page url -> the title on the page
 PAGES = {
     "study": "Study",
     "data": "Data",
@@ -49,6 +49,7 @@ PAGES = {
     "deep_learning": "Deep learning",
     "evaluate": "Evaluate",
     "interpret": "Interpret",
+    "privacy": "Privacy",
     "report": "Report",
 }
 CHART_PAGES = ("checks", "confounds", "split", "baselines", "evaluate")
