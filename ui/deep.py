@@ -101,7 +101,7 @@ def seeds_table(entry: dict[str, Any], metric: str) -> pd.DataFrame:
     rows = [
         {
             "seed": s["seed"],
-            f"tune {metric.upper()}": s["tune"].get(metric),
+            f"tune {metric_label(metric)}": s["tune"].get(metric),
             "best epoch": s.get("best_epoch"),
         }
         for s in entry.get("seeds") or []
@@ -121,7 +121,12 @@ def trials_table(entry: dict[str, Any]) -> pd.DataFrame:
             "validation metric": t.get("val_metric"),
             "epochs": t.get("epochs"),
         }
-        row.update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in t.get("params", {}).items()})
+        row.update(
+            {
+                param_label(k): (round(v, 6) if isinstance(v, float) else v)
+                for k, v in t.get("params", {}).items()
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
