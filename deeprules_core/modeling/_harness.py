@@ -459,7 +459,11 @@ def evaluate_on_test(
     if not models:
         raise ModelError("There is no selected model to evaluate; run the baselines first.")
     roles = study.roles
-    purpose = f"final evaluation of {', '.join(models)}"
+    from ..names import model_label
+
+    task = str(out.get("task", "classification"))
+    shown = [model_label(str((out["models"].get(m) or {}).get("family") or m), task) for m in models]
+    purpose = f"final evaluation of {', '.join(shown)}"
     test = np.asarray(use_test_set(ws, study, split, purpose=purpose, unlock_reason=unlock_reason))
     t = TaskArrays(df, roles, split)
     rows = test[np.isin(test, t.rows["test"])]
