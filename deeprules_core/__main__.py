@@ -12,18 +12,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
-from .errors import DeepRulesError
+from .errors import DeepRulesError, from_os_error, one_line
+
+#: the longest error line the command line prints
+MAX_MESSAGE = 500
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line too (the usage stays behind --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {one_line(message, MAX_MESSAGE)} (see '{self.prog} --help')\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m deeprules_core",
         description="deeprules: ten quick tips for deep learning in biology, as checks.",
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     a = sub.add_parser("audit", help="check a table before any model is fitted")
     a.add_argument("data", help="CSV, TSV, Excel, Parquet or AnnData (.h5ad) file")
     a.add_argument("--label", required=True, help="the column to predict")
@@ -37,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--time", help="time point column")
     a.add_argument("--sequence", help="sequence column (DNA, RNA or protein)")
+    a.add_argument("--sheet", help="the Excel sheet to read (name or 0-based position)")
     a.add_argument("--task", choices=("classification", "regression"), default="classification")
     a.add_argument("--json", dest="json_out", help="write the findings as JSON here")
     a.add_argument("--pdf", dest="pdf_out", help="write a report PDF here")
@@ -60,13 +73,12 @@ def _audit(args: argparse.Namespace) -> int:
         time=args.time,
         sequence=args.sequence,
     )
-    result = audit_file(args.data, roles)
+    from ._files import atomic_write
+
+    result = audit_file(args.data, roles, sheet=args.sheet)
     print(format_summary(result))
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(
-            json.dumps(result.to_dict(), indent=2, allow_nan=False), encoding="utf-8"
-        )
+    if args.json_out:  # whole or not at all: never a 0-byte file
+        atomic_write(args.json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False))
     if args.pdf_out:
         from .report import report_from_parts
         from .study import Study
@@ -79,9 +91,13 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ._files import staged_output
     from .workflow import run_study
 
-    out = run_study(args.study, args.out, progress=lambda f, m: print(f"[{f:4.0%}] {m}", flush=True))
+    out = Path(args.out)
+    # written beside the output folder and moved in at the end: a failed run leaves it as it was
+    with staged_output(out) as stage:
+        run_study(args.study, stage, progress=lambda f, m: print(f"[{f:4.0%}] {m}", flush=True))
     print(run_summary(out))
     return 0
 
@@ -124,19 +140,42 @@ def run_summary(out: Path) -> str:
     return "\n".join(lines)
 
 
+def _fail(message: str) -> int:
+    print(f"error: {one_line(message, MAX_MESSAGE)}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; every failure is one line on stderr and exit status 2."""
+    from sqlalchemy.exc import OperationalError
+
     args = _parser().parse_args(argv)
     try:
         return _audit(args) if args.command == "audit" else _run(args)
     except DeepRulesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     except OSError as exc:  # unreadable file, full disk, permission: one line, no traceback
-        print(
-            f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "),
-            file=sys.stderr,
+        return _fail(str(from_os_error(exc)))
+    except MemoryError:
+        return _fail(
+            "deeprules ran out of memory. Use a smaller table (fewer columns or rows), or set "
+            "DEEPRULES_MAX_MEMORY lower so that tables this big are refused before they are read."
         )
-        return 2
+    except OperationalError as exc:  # the database: a full disk, a locked or unreachable server
+        orig = getattr(exc, "orig", None)
+        if "full" in str(orig).lower():
+            return _fail(str(from_os_error(OSError(28, "No space left on device", os.getcwd()))))
+        return _fail(f"The workspace database cannot be used: {orig}. Check DEEPRULES_DB_URL and the disk.")
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing half-written was kept.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        if os.environ.get("DEEPRULES_DEBUG"):
+            raise
+        return _fail(
+            f"deeprules could not finish: {exc}. This input reached a case deeprules does not check "
+            "yet; please report it with the file (DEEPRULES_DEBUG=1 shows the details)."
+        )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,15 @@ def audit_table(
     return sort_findings(findings)
 
 
-def audit_file(path: str | Path, roles: Roles, *, design: Design | None = None, seed: int = 0) -> AuditResult:
-    """Read a file (any supported format), describe it and audit it."""
+def audit_file(
+    path: str | Path,
+    roles: Roles,
+    *,
+    design: Design | None = None,
+    seed: int = 0,
+    sheet: str | int | None = None,
+) -> AuditResult:
+    """Read a file (any supported format, ``sheet`` of a workbook), describe it and audit it."""
     from .intake import read_table
     from .store import sha256_file
 
@@ -69,7 +76,7 @@ def audit_file(path: str | Path, roles: Roles, *, design: Design | None = None, 
         raise DataFormatError(f"There is no file at {path}.")
     if path.is_dir():
         raise DataFormatError(f"{path} is a folder; give the path of a table file.")
-    df = read_table(path, name=path.name)
+    df = read_table(path, name=path.name, sheet=sheet)
     known = all(c in df.columns for c in roles.metadata_columns)
     features = roles.feature_columns(df) if known else []
     unused = roles.unused_columns(df) if known else []

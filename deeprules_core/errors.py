@@ -8,6 +8,13 @@ Problems that do not block the work are findings, not exceptions.
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
 __all__ = [
     "DeepRulesError",
     "DataFormatError",
@@ -22,6 +29,11 @@ __all__ = [
     "LockedTestSetError",
     "JobError",
     "ExportLockedError",
+    "SheetChoiceError",
+    "DiskFullError",
+    "quote",
+    "one_line",
+    "from_os_error",
 ]
 
 
@@ -84,3 +96,69 @@ class JobError(DeepRulesError):
 
 class ExportLockedError(DeepRulesError):
     """A model that memorises training rows may not leave a sensitive study (Tip 10)."""
+
+
+class SheetChoiceError(DataFormatError):
+    """An Excel workbook has several sheets and none was chosen; ``sheets`` lists them."""
+
+    def __init__(self, message: str, sheets: list[str]) -> None:
+        super().__init__(message)
+        self.sheets = list(sheets)
+
+
+class DiskFullError(StoreError):
+    """The disk holding the workspace (or the output folder) is full."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def quote(value: Any, limit: int = 60) -> str:
+    """A value for a message: quoted, control characters escaped, shortened in the middle.
+
+    Examples
+    --------
+    >>> quote("x" * 200, limit=20)
+    "'xxxxxxxx…xxxxxxxxx' (200 characters)"
+    """
+    text = value if isinstance(value, str) else str(value)
+    n = len(text)
+    if n > limit:
+        text = text[: limit // 2 - 2] + "…" + text[n - (limit - limit // 2 - 1) :]
+    shown = repr(text)
+    return f"{shown} ({n:,} characters)" if n > limit else shown
+
+
+def one_line(message: str, limit: int = 500) -> str:
+    """A message on one line, without control characters, at most ``limit`` characters."""
+    text = _CONTROL.sub(" ", message)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _free_mb(path: Path) -> float | None:
+    for p in (path, *path.parents):
+        try:
+            return shutil.disk_usage(p).free / 2**20
+        except OSError:
+            continue
+    return None
+
+
+def from_os_error(exc: OSError, where: str | os.PathLike[str] | None = None) -> DeepRulesError:
+    """Turn an operating-system error into a plain message (disk full, no permission...)."""
+    path = Path(where or exc.filename or ".")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = _free_mb(path)
+        shown = f"{free:,.0f} MB free" if free is not None else "no free space"
+        return DiskFullError(
+            f"The disk holding the workspace is full ({shown} at {quote(str(path), 80)}). Nothing was "
+            "kept of this step. Free some space (or point DEEPRULES_HOME or --out to a bigger disk) "
+            "and try again."
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StoreError(
+            f"deeprules may not write to {quote(str(path), 80)} ({exc.strerror}). Choose a folder you "
+            "can write to."
+        )
+    return StoreError(f"{exc.strerror or exc} at {quote(str(exc.filename or path), 80)}.")

@@ -57,6 +57,7 @@ CODES: dict[str, int] = {
     "near_duplicates": 1,
     "conflicting_labels": 1,
     "class_imbalance": 1,
+    "label_one_class": 1,
     "missing_not_at_random": 4,
     "outliers": 1,
     # design

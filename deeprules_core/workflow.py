@@ -84,7 +84,7 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     sf = replace(sf, name=sf.name or sf.data.stem)
     study = Study.new(sf.name, design=sf.design).with_roles(sf.roles)
     ingested, info = ingest(
-        ws, sf.data.read_bytes(), name=sf.data.name, provenance=_provenance(sf), study=study
+        ws, sf.data.read_bytes(), name=sf.data.name, provenance=_provenance(sf), study=study, sheet=sf.sheet
     )
     assert ingested is not None and ingested.dataset is not None
     study = ingested
@@ -184,7 +184,14 @@ def _split_from_file(path: Path, df: Any, sf: StudyFile) -> Any:
 
     if not path.is_file():
         raise SplitError(f"The study file names the split file {path}, which does not exist.")
-    split = Split.from_csv(path.read_text(encoding="utf-8"), strategy="from_file", seed=sf.seed)
+    try:
+        split = Split.from_csv(path.read_text(encoding="utf-8"), strategy="from_file", seed=sf.seed)
+    except (SplitError, UnicodeDecodeError) as exc:
+        why = str(exc) if isinstance(exc, SplitError) else "It is not text."
+        raise SplitError(
+            f"The study file's split file {path.name!r} cannot be used. {why} Give the split.csv of an "
+            "earlier run, or remove 'file' from 'split' to make a new split."
+        ) from exc
     ids = df[sf.roles.id].astype(str) if sf.roles.id else pd.Series([str(i) for i in range(len(df))])
     given = split.assignment.set_index("id")
     if given.index.duplicated().any() or set(given.index) != set(ids):

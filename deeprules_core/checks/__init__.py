@@ -38,6 +38,7 @@ from ._metadata import (
 from ._profile import FeatureProfile
 from ._quality import (
     check_class_imbalance,
+    check_label_one_class,
     check_constant_features,
     check_missing_not_at_random,
     check_missing_values,
@@ -73,6 +74,7 @@ __all__ = [
     "check_constant_features",
     "check_out_of_range",
     "check_class_imbalance",
+    "check_label_one_class",
     "check_missing_not_at_random",
     "check_duplicates",
     "check_outliers",
@@ -143,6 +145,7 @@ def run_checks(
     findings += check_missing_values(df, roles, profile=profile)
     findings += check_constant_features(df, roles, profile=profile)
     findings += check_out_of_range(df, roles, profile=profile)
+    findings += check_label_one_class(df, roles)
     findings += check_class_imbalance(df, roles)
     findings += check_missing_not_at_random(df, roles, profile=profile)
     step(0.5, "duplicate samples")

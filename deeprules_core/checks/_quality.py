@@ -22,6 +22,7 @@ __all__ = [
     "check_constant_features",
     "check_out_of_range",
     "check_class_imbalance",
+    "check_label_one_class",
     "check_missing_not_at_random",
     "missingness_table",
     "label_counts",
@@ -303,6 +304,38 @@ def unlabelled_note(n_unlabelled: int, tokens: dict[str, int]) -> str:
     typed = ", ".join(f"'{k}'" for k in tokens)
     how = f" (empty, or typed as {typed})" if typed else ""
     return f" {n_unlabelled} row(s) have no label{how} and are not counted."
+
+
+def check_label_one_class(df: pd.DataFrame, roles: Roles) -> list[Finding]:
+    """A label with one class (or one value) leaves nothing to learn: an error, with the counts."""
+    if not roles.label or roles.label not in df.columns:
+        return []
+    counts, n_unlabelled, tokens = label_counts(df, roles)
+    if len(counts) >= 2:
+        return []
+    what = "class" if roles.task == "classification" else "value"
+    if counts.empty:
+        seen = f"no {what} at all: every row is unlabelled"
+    else:
+        seen = f"one {what}, {str(counts.index[0])[:60]!r}, in all {int(counts.iloc[0])} labelled rows"
+    return [
+        Finding(
+            code="label_one_class",
+            severity="error",
+            tip=1,
+            columns=(roles.label,),
+            message=(
+                f"The label '{roles.label}' has {seen}.{unlabelled_note(n_unlabelled, tokens)} A model needs "
+                f"at least two {what}es to tell apart; none can be trained or evaluated. Check that the right "
+                "column is the label and that the table holds every group (cases and controls)."
+            ).replace("valuees", "values"),
+            evidence={
+                "counts": {str(k): int(v) for k, v in counts.items()},
+                "n_unlabelled": n_unlabelled,
+                "missing_as_text": tokens,
+            },
+        )
+    ]
 
 
 def check_class_imbalance(df: pd.DataFrame, roles: Roles) -> list[Finding]:

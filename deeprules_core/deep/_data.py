@@ -195,6 +195,7 @@ def prepare(
             )
         try:
             x = df[cols].to_numpy(dtype=np.float32)
+            x[np.isinf(x)] = np.nan  # infinite values count as missing (out_of_range_values finding)
         except (TypeError, ValueError) as exc:
             raise DataFormatError(
                 f"Some feature columns are not numeric ({exc}). Fix the types on the Checks page "

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataFormatError
+from ._memory import check_memory
 
 #: above this many bytes pyarrow's threaded CSV reader beats pandas' C engine ...
 PYARROW_MIN_BYTES = 32 * 2**20
@@ -39,23 +40,79 @@ class ReadResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _decode_head(data: bytes, name: str) -> tuple[str, str, list[str]]:
-    """Decode the head of the file: (text, encoding, notes)."""
-    head = data[:_SNIFF_BYTES]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "", "utf-16", []
-    if b"\x00" in head[:8192]:
-        raise DataFormatError(
-            f"{name!r} is named like a text table but contains binary data. It may be a spreadsheet, "
-            "an archive or a damaged download: open it and export the table as CSV."
-        )
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+#: more than this share of control characters in the head: binary data, not text
+_MAX_CONTROL_SHARE = 0.01
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+
+
+def _wide_encoding(data: bytes) -> tuple[str, int] | None:
+    """UTF-16 or UTF-32 text, with or without a byte-order mark: (codec, BOM length)."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec, len(bom)
+    head = data[:4096]
+    n = len(head) - len(head) % 4
+    if n < 8:
+        return None
+    zeros = [head[k:n:4].count(0) / (n // 4) for k in range(4)]
+    if zeros[1] > 0.9 and zeros[2] > 0.9 and zeros[3] > 0.9 and zeros[0] < 0.1:
+        return "utf-32-le", 0
+    if zeros[0] > 0.9 and zeros[1] > 0.9 and zeros[2] > 0.9 and zeros[3] < 0.1:
+        return "utf-32-be", 0
+    odd, even = (zeros[1] + zeros[3]) / 2, (zeros[0] + zeros[2]) / 2
+    if odd > 0.7 and even < 0.1:
+        return "utf-16-le", 0
+    if even > 0.7 and odd < 0.1:
+        return "utf-16-be", 0
+    return None
+
+
+def _binary(name: str) -> DataFormatError:
+    return DataFormatError(
+        f"{name!r} is named like a text table but contains binary data. It may be a spreadsheet, "
+        "an archive, an image or a damaged download: open it and export the table as CSV."
+    )
+
+
+def _transcode(data: bytes, name: str) -> tuple[bytes, list[str]]:
+    """UTF-16/32 text becomes UTF-8 (the parsers read that); other bytes are returned as they are."""
+    wide = _wide_encoding(data)
+    if wide is None:
+        return data, []
+    codec, bom = wide
     try:
-        text = head.decode("utf-8")
+        text = data[bom:].decode(codec)
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"{name!r} looks like {codec.upper()} text but cannot be decoded at byte {exc.start:,}. "
+            "Save it again as UTF-8 (in Excel: 'CSV UTF-8')."
+        ) from exc
+    note = f"The file was {codec.upper()} text (as Excel's 'Unicode text'); it was converted to UTF-8."
+    return text.encode("utf-8"), [note]
+
+
+def _decode_head(data: bytes, name: str) -> tuple[str, str, list[str]]:
+    """Decode the head of the file: (text, encoding, notes). Binary data is refused."""
+    head = data[:_SNIFF_BYTES]
+    if b"\x00" in head[:8192]:
+        raise _binary(name)
+    try:
+        text, encoding = head.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the end of the head
-            return head.decode("cp1252", errors="replace"), "cp1252", []
-        text = head[: exc.start].decode("utf-8")
-    return text.lstrip("\ufeff"), "utf-8", []
+            text, encoding = head.decode("cp1252", errors="replace"), "cp1252"
+        else:
+            text, encoding = head[: exc.start].decode("utf-8"), "utf-8"
+    sample = text[:65536]
+    if sample and len(_CONTROL_RE.findall(sample)) > _MAX_CONTROL_SHARE * len(sample):
+        raise _binary(name)
+    return text.lstrip("\ufeff"), encoding, []
 
 
 def _split_fields(line: str, delim: str) -> list[str]:
@@ -164,14 +221,8 @@ def _read_delimited(data: bytes, name: str) -> ReadResult:
     notes: list[str] = []
     if not data[:65536].strip() and not data.strip():
         raise DataFormatError(f"{name!r} contains only blank lines. Check that the export finished.")
+    data, notes = _transcode(data, name)
     text, encoding, _ = _decode_head(data, name)
-    if encoding == "utf-16":
-        try:
-            data = data.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(f"{name!r} starts like UTF-16 text but cannot be decoded: {exc}.") from exc
-        notes.append("The file was UTF-16 text (as Excel's 'Unicode text'); it was converted to UTF-8.")
-        text, encoding, _ = _decode_head(data, name)
     start, skipped = _leading_comments(data)
     if skipped:
         text, encoding, _ = _decode_head(data[start : start + _SNIFF_BYTES], name)
@@ -188,6 +239,13 @@ def _read_delimited(data: bytes, name: str) -> ReadResult:
         )
     header = _split_fields(lines[0], delim)
     _check_header(header, name)
+    n_lines = data.count(b"\n") + 1 - skipped
+    check_memory(
+        n_lines * len(header) * 8,
+        name,
+        f"about {n_lines:,} rows x {len(header):,} columns",
+        "Remove the rows or columns you do not need, or split the table.",
+    )
     decimal = "," if _decimal_comma(lines, delim) else "."
     if decimal == ",":
         notes.append("Numbers use a decimal comma (e.g. 1,5); they were read as such.")

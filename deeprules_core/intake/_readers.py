@@ -10,14 +10,19 @@ with a message that says what to fix. Big numeric CSV files take a fast path (se
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import os
+import zipfile
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..errors import DataFormatError
+from ..errors import DataFormatError, one_line, quote
 from ._delimited import ReadResult, _check_header, _read_delimited
 from ._formats import _read_excel, _read_h5ad, _read_parquet
 
@@ -89,9 +94,7 @@ def _sniff_magic(data: bytes) -> tuple[str, str] | None:
 
 def detect_format(name: str, data: bytes | None = None) -> str:
     """The format a file name (and its first bytes) announces: delimited, xlsx, parquet, h5ad."""
-    lower = name.lower()
-    if lower.endswith(".gz"):
-        lower = lower[:-3]
+    lower = _strip_compression(name).lower()
     ext = Path(lower).suffix
     if ext == ".xls":
         raise DataFormatError(
@@ -130,20 +133,95 @@ def _load_source(source: bytes | bytearray | memoryview | str | os.PathLike[str]
         return fh.read()
 
 
-def _gunzip(data: bytes, name: str) -> bytes:
-    if not data.startswith(b"\x1f\x8b"):
-        raise DataFormatError(f"{name!r} ends in .gz but is not gzip-compressed. Remove the .gz.")
+_COMPRESSED = (
+    (b"\x1f\x8b", "gzip", ".gz"),
+    (b"BZh", "bz2", ".bz2"),
+    (b"\xfd7zXZ\x00", "xz", ".xz"),
+)
+_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz", ".zip")
+
+
+def _strip_compression(name: str) -> str:
+    lower = name.lower()
+    for suffix in _COMPRESSED_SUFFIXES:
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _inflate(stream: Any, name: str, words: str) -> bytes:
+    """Read a decompressing stream to its end, refusing more than the size limit."""
     limit = max_upload_bytes()
     out = io.BytesIO()
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            while block := gz.read(1 << 24):
-                out.write(block)
-                if out.tell() > limit:
-                    _check_size(out.tell(), name + " (uncompressed)")
-    except (OSError, EOFError) as exc:
-        raise DataFormatError(f"{name!r} is a damaged gzip file ({exc}). Download it again.") from exc
+        while block := stream.read(1 << 24):
+            out.write(block)
+            if out.tell() > limit:
+                raise DataFormatError(
+                    f"{quote(name)} is {words}-compressed and grows to more than {limit / 2**20:,.0f} MB "
+                    "uncompressed, over the size limit (DEEPRULES_MAX_UPLOAD_MB). Remove rows or columns "
+                    "you do not need, or save it as Parquet."
+                )
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        raise DataFormatError(
+            f"{quote(name)} is a damaged {words} file ({one_line(str(exc), 120)}). Download or export it again."
+        ) from exc
     return out.getvalue()
+
+
+def _is_workbook(z: zipfile.ZipFile) -> bool:
+    names = set(z.namelist())
+    return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
+
+
+def _decompress(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
+    """Undo gzip/bz2/xz/zip compression, told by the first bytes whatever the name says:
+    (bytes, the name of what is inside, notes). Other bytes come back as they are."""
+    for magic, words, _suffix in _COMPRESSED:
+        if data.startswith(magic):
+            raw = io.BytesIO(data)
+            stream = (
+                gzip.GzipFile(fileobj=raw) if words == "gzip" else bz2.BZ2File(raw) if words == "bz2" else lzma.LZMAFile(raw)
+            )
+            with stream:
+                inner = _inflate(stream, name, words)
+            return inner, _strip_compression(name), [f"The file was {words}-compressed; it was decompressed."]
+    if data.startswith(b"PK\x03\x04") and not name.lower().endswith((".xlsx", ".xlsm")):
+        try:
+            z = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as exc:
+            raise DataFormatError(f"{quote(name)} is a damaged zip archive ({exc}).") from exc
+        if _is_workbook(z):
+            return data, name, []
+        members = [i for i in z.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+        if len(members) != 1:
+            shown = ", ".join(quote(m.filename, 40) for m in members[:8]) or "nothing"
+            raise DataFormatError(
+                f"{quote(name)} is a zip archive holding {len(members)} files ({shown}). Upload the one "
+                "table itself (unzip the archive first)."
+            )
+        member = members[0]
+        with z.open(member) as stream:
+            inner = _inflate(stream, name, "zip")
+        inner_name = _strip_compression(name)
+        if Path(inner_name.lower()).suffix not in SUPPORTED_EXTENSIONS:
+            inner_name = Path(member.filename).name
+        return inner, inner_name, [f"The file was a zip archive; {quote(member.filename, 40)} was read from it."]
+    if name.lower().endswith(_COMPRESSED_SUFFIXES):
+        raise DataFormatError(
+            f"{quote(name)} is named like a compressed file but is not compressed. Remove the "
+            f"{Path(name).suffix} from the name."
+        )
+    return data, name, []
+
+
+def display_name(name: str) -> str:
+    """The file name as messages show it: no control characters, at most about 60
+    characters (the extension is kept, so the format can still be told)."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in Path(name.replace("\\", "/")).name or name)
+    if len(clean) > 60:
+        clean = clean[:30] + "…" + clean[-25:]
+    return clean
 
 
 # ---------------------------------------------------------------------- public entry points
@@ -155,15 +233,14 @@ def parse_table(
         if isinstance(source, bytes | bytearray | memoryview):
             raise DataFormatError("Give the file's name (name=...) so its format can be told.")
         name = Path(source).name
+    name = display_name(name)
     data = _load_source(source, name)
     if not data:
         raise DataFormatError(f"{name!r} is empty (0 bytes). Check that the export or download finished.")
-    fmt = detect_format(name, None if name.lower().endswith(".gz") else data)
-    notes: list[str] = []
-    if name.lower().endswith(".gz"):
-        data = _gunzip(data, name)
-        detect_format(name[:-3], data)
-        notes.append("The file was gzip-compressed; it was decompressed before reading.")
+    data, name, notes = _decompress(data, name)
+    if not data:
+        raise DataFormatError(f"{name!r} is empty once decompressed. Check that the export finished.")
+    fmt = detect_format(name, data)
     if fmt == "delimited":
         res = _read_delimited(data, name)
     elif fmt == "xlsx":
@@ -240,6 +317,20 @@ def read_and_hash(
 
 
 # ---------------------------------------------------------------------- normalisation
+_NESTED = (list, tuple, dict, set, np.ndarray)
+
+
+def _as_text(v: Any) -> Any:
+    """A nested value (Parquet list or struct) as JSON text; missing values stay missing."""
+    import json
+
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, _NESTED):
+        return json.dumps(v, default=lambda x: x.tolist() if isinstance(x, np.ndarray) else str(x))
+    return str(v)
+
+
 def _normalise(df: pd.DataFrame, name: str, notes: list[str]) -> pd.DataFrame:
     """String column names, no categoricals, no mixed-type object columns (Parquet-safe)."""
     names = [str(c).strip() for c in df.columns]
@@ -261,7 +352,12 @@ def _normalise(df: pd.DataFrame, name: str, notes: list[str]) -> pd.DataFrame:
             df[col] = s.astype(object).where(s.notna(), None)
         elif s.dtype == object:
             kinds = {type(v) for v in s.dropna().head(10_000)}
-            if len(kinds) > 1 and not kinds <= {int, float}:
+            if any(issubclass(k, _NESTED) for k in kinds):
+                df[col] = s.map(_as_text)
+                notes.append(
+                    f"The column {col!r} holds lists or records (nested values); they were kept as text."
+                )
+            elif len(kinds) > 1 and not kinds <= {int, float}:
                 df[col] = s.map(lambda v: v if v is None or (isinstance(v, float) and v != v) else str(v))
                 notes.append(f"The column {col!r} mixes text and numbers; its values were kept as text.")
     return df

@@ -60,6 +60,7 @@ def model_inputs(
             "the column type on the Checks page or remove the column from the features."
         )
     X = df[cols].to_numpy(dtype=float)
+    X[np.isinf(X)] = np.nan  # as the out_of_range_values finding says: infinite values count as missing
     if batch_correct:
         if not roles.batch:
             raise ModelError("Batch correction needs a batch column; set one on the Data page.")

@@ -454,7 +454,8 @@ def _tip10(f: ReportFacts) -> Lines:
 _CHECK_CODES = {
     "numeric_stored_as_string", "mixed_units", "out_of_range_values", "inconsistent_categories",
     "duplicate_ids", "missing_values", "constant_feature", "identifying_column", "exact_duplicates",
-    "near_duplicates", "conflicting_labels", "class_imbalance", "missing_not_at_random", "outliers",
+    "near_duplicates", "conflicting_labels", "class_imbalance", "label_one_class", "missing_not_at_random",
+    "outliers",
     "too_few_samples",
 }  # fmt: skip
 _RULES: dict[int, Callable[[ReportFacts], Lines]] = {

@@ -79,6 +79,21 @@ class Split:
     def from_csv(cls, text: str, *, strategy: str = "from_file", seed: int = 0) -> Split:
         from io import StringIO
 
+        from ..errors import SplitError
+
+        want = "a split file (a CSV with the columns id, split and fold, as deeprules writes split.csv)"
         # keep_default_na=False: a sample called "NA" or "null" keeps its name
-        a = pd.read_csv(StringIO(text), dtype={"id": str, "split": str}, keep_default_na=False)
+        try:
+            a = pd.read_csv(StringIO(text), dtype={"id": str, "split": str}, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise SplitError(f"This is not {want}: it cannot be read as CSV.") from exc
+        missing = [c for c in ("id", "split") if c not in a.columns]
+        if missing:
+            raise SplitError(f"This is not {want}: it has no column {', '.join(map(repr, missing))}.")
+        odd = sorted(set(a["split"]) - {"train", "tune", "test"})
+        if odd:
+            raise SplitError(
+                f"This is not {want}: its 'split' column holds {', '.join(repr(str(v)[:20]) for v in odd[:5])}, "
+                "not only train, tune and test."
+            )
         return cls(strategy=strategy, seed=seed, assignment=a)

@@ -1,0 +1,66 @@
+"""Bad input through `audit` and `run` (issue 16): one plain line, exit 2, quickly, nothing
+left behind; good-but-unusual input (compressed, UTF-16, a chosen sheet) read as pandas would."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from bad_corpus import AUDIT_CASES, RUN_CASES, Case
+from deeprules_core.__main__ import main
+
+MAX_MESSAGE = 600
+
+
+def _snapshot(*folders: Path) -> dict[str, int]:
+    out = {}
+    for folder in folders:
+        if folder.exists():
+            for p in sorted(folder.rglob("*")):
+                out[str(p)] = p.stat().st_size if p.is_file() else -1
+    return out
+
+
+def _run_case(case: Case, tmp_path: Path, monkeypatch, capsys) -> tuple[int, str, str, float]:
+    d = tmp_path / "case"
+    d.mkdir()
+    argv = case.build(d)
+    for k, v in case.env:
+        monkeypatch.setenv(k, v)
+    home = Path(os.environ["DEEPRULES_HOME"])
+    before = _snapshot(d, home)
+    capsys.readouterr()
+    t0 = time.perf_counter()
+    rc = main(argv)
+    took = time.perf_counter() - t0
+    out, err = capsys.readouterr()
+    if rc != 0:
+        assert _snapshot(d, home) == before, "a failure left something behind"
+    return rc, out, err, took
+
+
+def _check(case: Case, rc: int, out: str, err: str, took: float) -> None:
+    if case.exit == 2:
+        assert rc == 2, (rc, out[-2000:], err[-2000:])
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), err[:2000]
+        assert len(lines[0]) <= MAX_MESSAGE, len(lines[0])
+        assert "Traceback" not in err and "\x1b" not in err
+        assert case.expect in lines[0].lower(), lines[0]
+    else:
+        assert rc == 0, err[-2000:]
+        assert case.expect in out.lower(), out[-3000:]
+    assert took < 20, took
+
+
+@pytest.mark.parametrize("case", AUDIT_CASES, ids=[c.name for c in AUDIT_CASES])
+def test_audit_corpus(case: Case, tmp_path, monkeypatch, capsys):
+    _check(case, *_run_case(case, tmp_path, monkeypatch, capsys))
+
+
+@pytest.mark.parametrize("case", RUN_CASES, ids=[c.name for c in RUN_CASES])
+def test_run_corpus(case: Case, tmp_path, monkeypatch, capsys):
+    _check(case, *_run_case(case, tmp_path, monkeypatch, capsys))
