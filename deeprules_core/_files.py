@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import StoreError, from_os_error, quote
 
-__all__ = ["atomic_write", "staged_output"]
+__all__ = ["atomic_write", "atomic_replace", "staged_output"]
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
@@ -50,6 +50,27 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_replace(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` to write; it replaces ``path`` when the block
+    ends without error and is removed otherwise (a full disk included)."""
+    path = Path(path)
+    tmp: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        os.close(fd)
+        tmp = Path(name)
+        yield tmp
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise from_os_error(exc, path.parent) from exc
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def _created_parents(folder: Path) -> list[Path]:

@@ -6,10 +6,9 @@ database step fails, the cache file and any blob written for it are removed agai
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
-import os
-import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import insert, select
+from sqlalchemy.exc import OperationalError
 
-from ..errors import DataFormatError
+from ..errors import DataFormatError, DeepRulesError, from_os_error, one_line
 from ..findings import to_jsonable
 from ..store import _schema as T
 from ..study import DatasetRef, Study, utcnow
@@ -72,22 +72,21 @@ def _cache_file(ws: Any, dataset_id: str) -> Any:
     return ws.cache_path(f"dataset-{dataset_id}")
 
 
-def _write_cache(ws: Any, dataset_id: str, df: pd.DataFrame) -> None:
+def _write_cache(ws: Any, dataset_id: str, df: pd.DataFrame, progress: Progress | None = None) -> None:
     import pyarrow as pa
 
-    path = _cache_file(ws, dataset_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
-    os.close(fd)
-    try:
-        write_cache(df, tmp)
-        os.replace(tmp, path)
-    except (pa.ArrowException, ValueError, TypeError) as exc:
-        raise DataFormatError(f"The table cannot be cached as Parquet: {exc}.") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from .._files import atomic_replace
 
+    path = _cache_file(ws, dataset_id)
+    try:
+        with atomic_replace(path) as tmp:  # a full disk leaves no partial file behind
+            write_cache(df, tmp, progress=progress)
+    except DeepRulesError:
+        raise
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        if isinstance(exc, OSError):  # pyarrow's IO errors are OSErrors too
+            raise from_os_error(exc, path.parent) from exc
+        raise DataFormatError(f"The table cannot be cached as Parquet: {one_line(str(exc), 200)}.") from exc
 
 def _store(
     ws: Any,
@@ -101,7 +100,9 @@ def _store(
     provenance: Provenance,
     study: Study | None,
     files: tuple[dict[str, Any], ...],
+    progress: Progress | None = None,
 ) -> tuple[Study | None, DatasetInfo]:
+    report = progress or (lambda _f, _m: None)
     dataset_id = _new_id()
     size = sum(len(b) for b in blobs)
     full = provenance.with_computed(
@@ -113,14 +114,16 @@ def _store(
         files=files,
     )
     created: list[str] = []
-    for b in blobs:
-        sha = hashlib.sha256(b).hexdigest()
-        if not ws.blob_path(sha).exists():
-            ws.put_blob(b)
-            created.append(sha)
     now = utcnow()
     try:
-        _write_cache(ws, dataset_id, df)
+        for b in blobs:
+            sha = hashlib.sha256(b).hexdigest()
+            if not ws.blob_path(sha).exists():
+                ws.put_blob(b)
+                created.append(sha)
+        report(0.75, "caching the table for fast reopening")
+        _write_cache(ws, dataset_id, df, progress=lambda f: report(0.75 + 0.2 * f, "caching the table"))
+        report(0.95, "recording the dataset and its provenance")
         with ws.transaction() as c:
             c.execute(
                 insert(T.datasets).values(
@@ -144,12 +147,16 @@ def _store(
                 {"dataset_id": dataset_id, "name": name, "sha256": sha256, "rows": df.shape[0]},
                 actor=provenance.entered_by,
             )
-    except BaseException:
+    except BaseException as exc:
         path = _cache_file(ws, dataset_id)
         if path.exists():
             path.unlink()
         for sha in created:
             ws.blob_path(sha).unlink(missing_ok=True)
+        if isinstance(exc, OperationalError) and "full" in str(exc.orig).lower():
+            raise from_os_error(OSError(errno.ENOSPC, "No space left on device"), ws.home) from exc
+        if isinstance(exc, OSError):
+            raise from_os_error(exc, ws.home) from exc
         raise
     info = DatasetInfo(
         id=dataset_id,
@@ -207,7 +214,7 @@ def ingest(
     _check_size(len(data), name)
     report(0.1, f"reading {name}")
     res, _, sha = read_and_hash(data, name=name, sheet=sheet)
-    report(0.7, "storing the file and caching the table")
+    report(0.7, "storing the file's exact bytes")
     details = {
         "read": res.details,
         "parse": {"kind": "single", "sha256": sha, "name": name, "sheet": sheet},
@@ -224,6 +231,7 @@ def ingest(
         provenance=provenance,
         study=study,
         files=files,
+        progress=report,
     )
     report(1.0, "done")
     return out

@@ -199,17 +199,16 @@ class Workspace(StudiesMixin, AccessMixin):
         return sha
 
     def put_blob_file(self, src: str | os.PathLike[str], sha256: str | None = None) -> str:
-        """Copy a file into the blob store; return its sha256."""
+        """Copy a file into the blob store (atomic: whole or not at all); return its sha256."""
         import shutil
+
+        from .._files import atomic_replace
 
         sha = sha256 or sha256_file(src)
         path = self.blob_path(sha)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            os.close(fd)
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, path)
+            with atomic_replace(path) as tmp:
+                shutil.copyfile(src, tmp)
         return sha
 
     def get_blob(self, sha256: str) -> bytes:
@@ -223,11 +222,10 @@ class Workspace(StudiesMixin, AccessMixin):
 
     @staticmethod
     def _atomic_write(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+        """Whole or not at all; a full disk is a :class:`DiskFullError` and leaves no temporary file."""
+        from .._files import atomic_write
+
+        atomic_write(path, data)
 
     # ------------------------------------------------------------------ audit log
     def _log(

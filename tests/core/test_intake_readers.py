@@ -50,7 +50,9 @@ def test_excel_parquet_and_gzip(tmp_path):
     with pd.ExcelWriter(xlsx) as w:
         FRAME.to_excel(w, sheet_name="samples", index=False)
         FRAME.head(2).to_excel(w, sheet_name="other", index=False)
-    _same(read_table(xlsx))
+    with pytest.raises(DataFormatError, match="2 sheets.*'samples', 'other'.*Choose one"):
+        read_table(xlsx)  # several sheets: never the first one silently
+    _same(read_table(xlsx, sheet="samples"))
     assert read_table(xlsx.read_bytes(), name="t.xlsx", sheet="other").shape == (2, 4)
     with pytest.raises(DataFormatError, match="no sheet named 'nope'.*samples"):
         read_table(xlsx, sheet="nope")
@@ -131,14 +133,14 @@ def test_a_sample_called_totalx_is_not_dropped():
         (b"\n\n  \n", "e.csv", "only blank lines"),
         (b"a,b,c\n", "h.csv", "no rows"),
         (b"\x00\x01\x02binary\x00" * 50, "b.csv", "binary data"),
-        (b"PK\x03\x04" + b"\x00" * 100, "x.csv", "content is an Excel workbook"),
+        (b"PK\x03\x04" + b"\x00" * 100, "x.csv", "damaged zip archive"),
         (b"PAR1" + b"\x00" * 100, "x.csv", "content is a Parquet file"),
         (b"a,b\n1,2\n", "t.sav", "extension '.sav'"),
         (b"a,b\n1,2\n", "README", "no extension"),
         (b"\xd0\xcf\x11\xe0", "old.xls", "save it as .xlsx"),
         (b"id,age,age,x,x\n1,2,3,4,5\n", "d.csv", "duplicate column names: 'age' \\(columns 2, 3\\); 'x'"),
         (b"id,x\nS1,1\nS2,2,3\nS3,4\n", "m.csv", "Line 3 .* has 3 fields but the header has 2"),
-        (b"not gzip", "t.csv.gz", "not gzip-compressed"),
+        (b"not gzip", "t.csv.gz", "named like a compressed file but is not compressed"),
         (b"PK\x03\x04garbage", "w.xlsx", "cannot be opened as an Excel workbook"),
         (b"PAR1garbagePAR1", "p.parquet", "cannot be read as Parquet"),
         (b"\x89HDF\r\n\x1a\ngarbage", "a.h5ad", "cannot be read as AnnData"),
