@@ -18,6 +18,7 @@ from deeprules_core.intake import (
     load_sample_dataset,
     provenance_history,
     suggest_roles,
+    workbook_sheets,
 )
 from deeprules_core.study import Roles
 from ui import data as ui_data
@@ -40,30 +41,49 @@ def _attached(new_study, info, action: str) -> None:
 tab_file, tab_pair, tab_sample = st.tabs(["Upload a table", "Matrix + sample sheet", "Sample data"])
 
 with tab_file:
+    # outside the form, so that a workbook's sheets can be offered before saving
+    upload = st.file_uploader(
+        "Table: CSV/TSV/TXT, Excel .xlsx, Parquet or AnnData .h5ad (optionally compressed)",
+        type=ui_data.UPLOAD_TYPES,
+        key="data.upload.file",
+    )
+    sheets: list[str] = []
+    if upload is not None and upload.name.lower().endswith((".xlsx", ".xlsm")):
+        try:
+            sheets = workbook_sheets(upload.getvalue(), upload.name)
+        except DeepRulesError as exc:
+            st.error(str(exc))
     with st.form("data.upload"):
-        upload = st.file_uploader(
-            "Table: CSV/TSV/TXT, Excel .xlsx, Parquet or AnnData .h5ad (optionally .gz)",
-            type=ui_data.UPLOAD_TYPES,
-            key="data.upload.file",
-        )
-        sheet = st.text_input("Excel sheet (empty: the first)", key="data.upload.sheet")
+        sheet = None
+        if len(sheets) > 1:
+            sheet = st.selectbox(
+                f"Sheet of {upload.name} that holds the table ({len(sheets)} sheets)",
+                sheets,
+                index=None,
+                placeholder="Choose a sheet",
+                key="data.upload.sheet",
+            )
         fields = ui_data.provenance_inputs("data.upload.prov")
         go = st.form_submit_button("Save dataset", type="primary")
     if go:
         if upload is None:
             st.error("Choose a file to upload first.")
+        elif len(sheets) > 1 and not sheet:
+            st.error(f"{upload.name} has {len(sheets)} sheets; choose the one that holds the table.")
         else:
             try:
                 prov = Provenance(**fields)
-                with st.spinner(f"Reading {upload.name}…"):
-                    new, info = ingest(
-                        ws,
-                        upload.getvalue(),
-                        name=upload.name,
-                        provenance=prov,
-                        study=study,
-                        sheet=sheet or None,
-                    )
+                size_mb = upload.size / 2**20
+                bar = st.progress(0.0, text=f"Reading {upload.name} ({size_mb:,.1f} MB)…")
+                new, info = ingest(
+                    ws,
+                    upload.getvalue(),
+                    name=upload.name,
+                    provenance=prov,
+                    study=study,
+                    sheet=sheet,
+                    progress=lambda f, m: bar.progress(min(1.0, max(0.0, f)), text=m[:1].upper() + m[1:] + "…"),
+                )
             except DeepRulesError as exc:
                 st.error(str(exc))
             else:

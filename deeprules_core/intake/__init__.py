@@ -26,6 +26,7 @@ from ._readers import (
     parse_table,
     read_and_hash,
     read_table,
+    workbook_sheets,
 )
 from ._roles import RoleSuggestion, looks_like_sequence, suggest_roles
 from ._samples import SampleDataset, list_sample_datasets, load_sample_dataset, sample_data_dir
@@ -61,4 +62,5 @@ __all__ = [
     "sample_data_dir",
     "source_kind",
     "suggest_roles",
+    "workbook_sheets",
 ]

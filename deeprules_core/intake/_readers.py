@@ -34,6 +34,7 @@ __all__ = [
     "read_table",
     "detect_format",
     "read_and_hash",
+    "workbook_sheets",
 ]
 
 #: extensions deeprules reads, by format
@@ -225,6 +226,21 @@ def display_name(name: str) -> str:
 
 
 # ---------------------------------------------------------------------- public entry points
+def workbook_sheets(data: bytes, name: str) -> list[str]:
+    """The sheet names of an Excel workbook, in order; ``[]`` for any other file (a picker
+    needs them: a workbook with several sheets is read only once one is chosen)."""
+    from ._formats import excel_sheets
+
+    if not data.startswith(b"PK\x03\x04"):
+        return []
+    try:
+        if not _is_workbook(zipfile.ZipFile(io.BytesIO(data))):
+            return []
+    except zipfile.BadZipFile:
+        return []
+    return excel_sheets(data, display_name(name))
+
+
 def parse_table(
     source: bytes | str | os.PathLike[str], *, name: str | None = None, sheet: str | int | None = None
 ) -> ReadResult:

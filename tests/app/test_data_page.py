@@ -143,3 +143,29 @@ def test_roles_saved_for_another_table_are_replaced_by_suggestions(_isolated_wor
     _button(at, "Save roles").click().run()
     roles = ws.get_study(study.id).roles
     assert (roles.label, roles.group, roles.batch) == ("label", "patient_id", ("plate",))
+
+
+def test_a_workbook_with_several_sheets_asks_which_one(_isolated_workspace):
+    import io
+
+    import pandas as pd
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf) as w:
+        pd.DataFrame({"note": ["read me"]}).to_excel(w, sheet_name="readme", index=False)
+        pd.read_csv(io.BytesIO(CSV)).to_excel(w, sheet_name="samples", index=False)
+    at, ws, sid = _page(_isolated_workspace)
+    at.file_uploader(key="data.upload.file").upload("book.xlsx", buf.getvalue(), "application/vnd.ms-excel")
+    at.run()
+    picker = _widget(at.selectbox, "data.upload.sheet")
+    assert picker.options == ["readme", "samples"] and picker.value is None  # never the first silently
+    _fill_provenance(at, "data.upload.prov")
+    _button(at, "Save dataset").click().run()
+    assert not at.exception
+    assert "2 sheets" in at.error[0].value and ws.count("datasets") == 0
+    _widget(at.selectbox, "data.upload.sheet").select("samples")
+    _fill_provenance(at, "data.upload.prov")
+    _button(at, "Save dataset").click().run()
+    assert not at.exception, at.exception
+    study = ws.get_study(sid)
+    assert study.dataset is not None and [m.value for m in at.metric][:2] == ["3", "5"]
