@@ -64,8 +64,9 @@ def load_yaml(text: str, *, what: str = "The YAML file", error: type[DeepRulesEr
             f"{what} is {len(text):,} characters long; a study file is a few hundred. Check that it is "
             "the right file."
         )
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -84,4 +85,5 @@ def load_yaml(text: str, *, what: str = "The YAML file", error: type[DeepRulesEr
     except RecursionError as exc:
         raise error(f"{what} is nested too deeply to be a study file.") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

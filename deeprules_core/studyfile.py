@@ -234,6 +234,7 @@ def _shown(value: Any) -> str:
 def _where(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if not (isinstance(p, str) and (p.startswith("function-") or p in ("literal", "list")))]
     out = ""
+    parts = [p if p.isprintable() and len(p) <= 40 else quote(p, 40) for p in parts]
     for p in parts:
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out or "the file"
@@ -247,7 +248,7 @@ def _plain(err: Mapping[str, Any]) -> str:
     if kind == "extra_forbidden":
         parent = tuple(err["loc"])[:-1]
         known = _known_keys(parent)
-        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        close = difflib.get_close_matches(str(err["loc"][-1])[:100], known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
         return f"'{where}' is not a known key{hint}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):

@@ -263,6 +263,11 @@ def _read_delimited(data: bytes, name: str) -> ReadResult:
     if len(data) >= PYARROW_MIN_BYTES and len(header) <= WIDE_COLUMNS and decimal == ".":
         engine = "pyarrow"
     df, engine, encoding = _parse_csv(buffer, name, delim, decimal, engine, encoding, notes)
+    if df.index.nlevels > 1:  # rows with several fields more than the header has names
+        raise DataFormatError(
+            f"The rows of {name!r} have {df.index.nlevels + df.shape[1]} fields but the header has "
+            f"{df.shape[1]} name(s) (separator: {_SHOWN[delim]}). Give every column a name in the first line."
+        )
     if not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index(names="row_name" if df.index.name is None else str(df.index.name))
         notes.append(
@@ -315,10 +320,13 @@ def _parse_csv(
     raise DataFormatError(f"{name!r} is text in an unknown encoding. Save it as UTF-8 and upload it again.")
 
 
+_SHOWN = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
+
+
 def _malformed(exc: Exception, name: str, delim: str) -> DataFormatError:
     msg = str(exc)
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-    shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[delim]
+    shown = _SHOWN[delim]
     if m:
         want, line, saw = m.groups()
         return DataFormatError(
