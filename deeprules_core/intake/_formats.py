@@ -116,6 +116,12 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> ReadResult:
         raise DataFormatError(f"The sheet {chosen!r} of {name!r} is empty.")
     _check_header(["" if pd.isna(v) else str(v) for v in head.iloc[0]], f"{name} [{chosen}]")
     df = pd.read_excel(io.BytesIO(data), sheet_name=chosen, header=0, engine="openpyxl")
+    n_formulas = _inert_formulas(data, chosen, df)
+    if n_formulas:
+        notes.append(
+            f"{n_formulas} formula cell(s) had no saved value (the workbook was not recalculated by Excel); "
+            "their formulas were kept as plain text, never evaluated."
+        )
     df = df.dropna(how="all").dropna(axis=1, how="all")
     if df.shape[0]:
         last = df.iloc[-1, 0]
@@ -123,6 +129,34 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> ReadResult:
             df = df.iloc[:-1]
             notes.append(f"The last row looks like a summary ({last!r}), not a sample; it was dropped.")
     return ReadResult(df.reset_index(drop=True), "xlsx", {"format": "xlsx", "sheet": chosen, "notes": notes})
+
+
+def _inert_formulas(data: bytes, sheet: str, df: pd.DataFrame) -> int:
+    """Formula cells without a saved value come out empty; keep their formula as inert text
+    (``=cmd|...`` stays a string: deeprules never evaluates a formula). Returns how many."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    z = zipfile.ZipFile(io.BytesIO(data))
+    sheets_xml = [n for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+    if not any(b"<f>" in (x := z.read(n)) or b"<f " in x for n in sheets_xml):
+        return 0  # no formula at all: the common case costs one unzip
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        n = 0
+        for i, row in enumerate(wb[sheet].iter_rows(min_row=2, values_only=True)):
+            if i >= df.shape[0]:
+                break
+            for j, v in enumerate(row[: df.shape[1]]):
+                if isinstance(v, str) and v.startswith("=") and pd.isna(df.iat[i, j]):
+                    if df.dtypes.iloc[j] != object:
+                        df[df.columns[j]] = df[df.columns[j]].astype(object)
+                    df.iat[i, j] = v
+                    n += 1
+        return n
+    finally:
+        wb.close()
 
 
 def _read_parquet(data: bytes, name: str) -> ReadResult:

@@ -599,6 +599,7 @@ def build_pdf(facts: ReportFacts, out_path: str | Path) -> Path:
     from ._privacy import privacy_section  # Tip 10: section 9, when the study has privacy records
 
     privacy_section(pdf, facts)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(out))
+    from .._files import atomic_write
+
+    atomic_write(out, bytes(pdf.output()))  # whole or not at all
     return out

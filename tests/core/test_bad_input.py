@@ -13,6 +13,9 @@ from bad_corpus import AUDIT_CASES, RUN_CASES, Case
 from deeprules_core.__main__ import main
 
 MAX_MESSAGE = 600
+#: a hang guard, not a speed target (those are in benchmarks/): the alias bomb took 87 s and
+#: 2 GB before; every case here takes a second or two on an idle machine
+MAX_SECONDS = 60
 
 
 def _snapshot(*folders: Path) -> dict[str, int]:
@@ -53,7 +56,7 @@ def _check(case: Case, rc: int, out: str, err: str, took: float) -> None:
     else:
         assert rc == 0, err[-2000:]
         assert case.expect in out.lower(), out[-3000:]
-    assert took < 20, took
+    assert took < MAX_SECONDS, took
 
 
 @pytest.mark.parametrize("case", AUDIT_CASES, ids=[c.name for c in AUDIT_CASES])
@@ -64,3 +67,23 @@ def test_audit_corpus(case: Case, tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("case", RUN_CASES, ids=[c.name for c in RUN_CASES])
 def test_run_corpus(case: Case, tmp_path, monkeypatch, capsys):
     _check(case, *_run_case(case, tmp_path, monkeypatch, capsys))
+
+
+def test_excel_formulas_are_kept_as_inert_text():
+    from bad_corpus import _formula_xlsx
+
+    from deeprules_core.intake import parse_table
+
+    res = parse_table(_formula_xlsx(), name="f.xlsx")
+    assert res.df.loc[0, "note"] == "=cmd|' /C calc'!A0" and res.df.loc[1, "note"] == "=1+1"
+    assert any("never evaluated" in n for n in res.details["notes"])
+
+
+def test_a_hostile_name_is_shown_short_and_escaped():
+    from deeprules_core.errors import DataFormatError
+    from deeprules_core.intake import parse_table
+
+    with pytest.raises(DataFormatError) as info:
+        parse_table(b"\x00\x01", name="../../etc/\x1b[2J" + "a" * 300 + ".csv")
+    msg = str(info.value)
+    assert "\x1b" not in msg and "etc" not in msg and len(msg) < 400
