@@ -79,7 +79,9 @@ def wide(rows: int, cols: int) -> None:
         df = load_dataset(ws, info.id)
         t_load = time.perf_counter() - t0
         assert df.shape == (rows, cols + 2)
-    print(f"audit {t_audit:.2f} s; ingest {t_ingest:.2f} s (**{t_ingest / t_audit:.2f}x** audit); reopen {t_load:.2f} s")
+    print(
+        f"audit {t_audit:.2f} s; ingest {t_ingest:.2f} s (**{t_ingest / t_audit:.2f}x** audit); reopen {t_load:.2f} s"
+    )
 
 
 def _rss_mb() -> float:
@@ -89,13 +91,10 @@ def _rss_mb() -> float:
 def upload_child(rows: int, cols: int) -> None:
     import pandas as pd  # noqa: F401
 
-    from deeprules_core.intake import ingest, load_dataset, read_table
+    from deeprules_core.intake import ingest, load_dataset
     from deeprules_core.store import Workspace
 
     path = make_csv(rows, cols)
-    table_mb = read_table(path).memory_usage(deep=True).sum() / 2**20
-    # a fresh measurement from here: the table above is gone, its pages returned
-    gc.collect()
     data = path.read_bytes()  # the upload, held by the server
     base = _rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,7 +107,8 @@ def upload_child(rows: int, cols: int) -> None:
         _, info = ingest(ws, data, name=path.name, provenance=_prov(), progress=show)
         took = time.perf_counter() - t0
         del data
-        load_dataset(ws, info.id)  # the page shows the table right after saving
+        df = load_dataset(ws, info.id)  # the page shows the table right after saving
+        table_mb = df.memory_usage(deep=True).sum() / 2**20
     peak = _rss_mb()
     print(
         f"table in memory {table_mb:,.0f} MB; upload bytes {path.stat().st_size / 2**20:,.0f} MB; save {took:.1f} s; "
@@ -128,7 +128,15 @@ def main() -> None:
     elif a.what == "upload":
         make_csv(a.rows or 2000, a.cols or 20_000)
         subprocess.run(
-            [sys.executable, __file__, "_upload_child", "--rows", str(a.rows or 2000), "--cols", str(a.cols or 20_000)],
+            [
+                sys.executable,
+                __file__,
+                "_upload_child",
+                "--rows",
+                str(a.rows or 2000),
+                "--cols",
+                str(a.cols or 20_000),
+            ],
             check=True,
         )
     else:

@@ -45,7 +45,9 @@ def _expanded(
     return total
 
 
-def load_yaml(text: str, *, what: str = "The YAML file", error: type[DeepRulesError] = DeepRulesError) -> object:
+def load_yaml(
+    text: str, *, what: str = "The YAML file", error: type[DeepRulesError] = DeepRulesError
+) -> object:
     """Parse YAML text safely; raise ``error`` with a plain one-line message.
 
     Examples

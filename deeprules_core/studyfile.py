@@ -143,6 +143,9 @@ Positive = Annotated[StrictInt, Field(ge=1)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
+ModelName = Literal[KNOWN_MODELS]  # type: ignore[valid-type]
+
+
 class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
@@ -183,7 +186,9 @@ class DesignSchema(_Schema):
 class ProvenanceSchema(_Schema):
     source: StrictStr = ""
     version: Annotated[StrictStr, BeforeValidator(_column)] = ""
-    download_date: Annotated[StrictStr, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)] = ""
+    download_date: Annotated[
+        StrictStr, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
+    ] = ""
     licence: StrictStr = ""
     description: StrictStr = ""
     entered_by: StrictStr = ""
@@ -197,7 +202,9 @@ class StudyFileSchema(_Schema):
     sheet: Annotated[StrictStr, BeforeValidator(_column)] | None = None
     task: Literal["classification", "regression"] | None = None
     split: SplitSchema | None = None
-    models: Annotated[list[Literal[KNOWN_MODELS]], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] | None = None  # type: ignore[valid-type]
+    models: Annotated[list[ModelName], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] | None = (
+        None
+    )
     budget: Positive = 20
     seed: Count | None = None
     n_shuffles: Count = 20
@@ -215,14 +222,20 @@ _HINTS = {
     "roles": " (at least the label: 'roles: {label: COLUMN}')",
     "roles.label": " (the roles need a label: 'roles: {label: COLUMN}')",
 }
-_KIND = {dict: "a mapping (key: value lines)", list: "a list", str: "text", bool: "true/false", type(None): "empty"}
+_KIND = {
+    dict: "a mapping (key: value lines)",
+    list: "a list",
+    str: "text",
+    bool: "true/false",
+    type(None): "empty",
+}
 
 
 def _shown(value: Any) -> str:
     """The input as a message shows it: its kind for containers, a short quote otherwise."""
     for kind, words in _KIND.items():
         if isinstance(value, kind) and kind in (dict, list, type(None)):
-            return words + (f" of {len(value)} item(s)" if kind is list else "")
+            return words + (f" of {len(value)} item(s)" if isinstance(value, list) else "")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -232,7 +245,11 @@ def _shown(value: Any) -> str:
 
 
 def _where(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if not (isinstance(p, str) and (p.startswith("function-") or p in ("literal", "list")))]
+    parts = [
+        str(p)
+        for p in loc
+        if not (isinstance(p, str) and (p.startswith("function-") or p in ("literal", "list")))
+    ]
     out = ""
     parts = [p if p.isprintable() and len(p) <= 40 else quote(p, 40) for p in parts]
     for p in parts:
@@ -275,7 +292,11 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     model: type[BaseModel] = StudyFileSchema
     for part in loc:
         field = model.model_fields.get(str(part))
-        inner = [a for a in get_args(field.annotation) if isinstance(a, type) and issubclass(a, BaseModel)] if field else []
+        inner = (
+            [a for a in get_args(field.annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+            if field
+            else []
+        )
         if field and isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
             model = field.annotation
         elif inner:
@@ -297,7 +318,7 @@ def _validate(raw: Any) -> StudyFileSchema:
         raise StudyFileError(f"The study file has {many}: {shown}. Fix it and run again.") from None
 
 
-def parse_study_file(raw: Mapping[str, Any], *, base: Path) -> StudyFile:
+def parse_study_file(raw: Any, *, base: Path) -> StudyFile:
     """Validate a parsed YAML mapping; ``base`` is the folder relative paths start from.
 
     Every wrong key is reported at once, in plain words.

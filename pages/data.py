@@ -82,7 +82,9 @@ with tab_file:
                     provenance=prov,
                     study=study,
                     sheet=sheet,
-                    progress=lambda f, m: bar.progress(min(1.0, max(0.0, f)), text=m[:1].upper() + m[1:] + "…"),
+                    progress=lambda f, m: bar.progress(
+                        min(1.0, max(0.0, f)), text=m[:1].upper() + m[1:] + "…"
+                    ),
                 )
             except DeepRulesError as exc:
                 st.error(str(exc))

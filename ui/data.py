@@ -14,7 +14,22 @@ from deeprules_core.intake import REQUIRED_FIELDS, DatasetInfo, JoinReport, Prov
 from deeprules_core.study import TASKS, Roles
 
 #: what the uploader accepts (the engine checks the content too)
-UPLOAD_TYPES = ["csv", "tsv", "txt", "tab", "dat", "xlsx", "xlsm", "parquet", "pq", "h5ad", "gz", "bz2", "xz", "zip"]
+UPLOAD_TYPES = [
+    "csv",
+    "tsv",
+    "txt",
+    "tab",
+    "dat",
+    "xlsx",
+    "xlsm",
+    "parquet",
+    "pq",
+    "h5ad",
+    "gz",
+    "bz2",
+    "xz",
+    "zip",
+]
 #: above this many columns the role pickers list only likely metadata columns
 WIDE_TABLE_COLUMNS = 300
 #: the preview shows at most this many rows and columns

@@ -38,8 +38,8 @@ from ._metadata import (
 from ._profile import FeatureProfile
 from ._quality import (
     check_class_imbalance,
-    check_label_one_class,
     check_constant_features,
+    check_label_one_class,
     check_missing_not_at_random,
     check_missing_values,
     check_out_of_range,

@@ -93,7 +93,9 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> ReadResult:
         chosen: str = sheets[0]
     elif isinstance(sheet, int):
         if not 0 <= sheet < len(sheets):
-            raise DataFormatError(f"{name!r} has {len(sheets)} sheet(s) ({listed}); there is no sheet #{sheet}.")
+            raise DataFormatError(
+                f"{name!r} has {len(sheets)} sheet(s) ({listed}); there is no sheet #{sheet}."
+            )
         chosen = sheets[sheet]
     elif sheet in sheets:
         chosen = sheet
@@ -150,7 +152,7 @@ def _inert_formulas(data: bytes, sheet: str, df: pd.DataFrame) -> int:
                 break
             for j, v in enumerate(row[: df.shape[1]]):
                 if isinstance(v, str) and v.startswith("=") and pd.isna(df.iat[i, j]):
-                    if df.dtypes.iloc[j] != object:
+                    if not pd.api.types.is_object_dtype(df.dtypes.iloc[j]):
                         df[df.columns[j]] = df[df.columns[j]].astype(object)
                     df.iat[i, j] = v
                     n += 1

@@ -72,7 +72,9 @@ def _cache_file(ws: Any, dataset_id: str) -> Any:
     return ws.cache_path(f"dataset-{dataset_id}")
 
 
-def _write_cache(ws: Any, dataset_id: str, df: pd.DataFrame, progress: Progress | None = None) -> None:
+def _write_cache(
+    ws: Any, dataset_id: str, df: pd.DataFrame, progress: Callable[[float], None] | None = None
+) -> None:
     import pyarrow as pa
 
     from .._files import atomic_replace
@@ -87,6 +89,7 @@ def _write_cache(ws: Any, dataset_id: str, df: pd.DataFrame, progress: Progress 
         if isinstance(exc, OSError):  # pyarrow's IO errors are OSErrors too
             raise from_os_error(exc, path.parent) from exc
         raise DataFormatError(f"The table cannot be cached as Parquet: {one_line(str(exc), 200)}.") from exc
+
 
 def _store(
     ws: Any,

@@ -181,8 +181,12 @@ def _decompress(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
     for magic, words, _suffix in _COMPRESSED:
         if data.startswith(magic):
             raw = io.BytesIO(data)
-            stream = (
-                gzip.GzipFile(fileobj=raw) if words == "gzip" else bz2.BZ2File(raw) if words == "bz2" else lzma.LZMAFile(raw)
+            stream: Any = (
+                gzip.GzipFile(fileobj=raw)
+                if words == "gzip"
+                else bz2.BZ2File(raw)
+                if words == "bz2"
+                else lzma.LZMAFile(raw)
             )
             with stream:
                 inner = _inflate(stream, name, words)
@@ -202,12 +206,16 @@ def _decompress(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
                 "table itself (unzip the archive first)."
             )
         member = members[0]
-        with z.open(member) as stream:
-            inner = _inflate(stream, name, "zip")
+        with z.open(member) as member_stream:
+            inner = _inflate(member_stream, name, "zip")
         inner_name = _strip_compression(name)
         if Path(inner_name.lower()).suffix not in SUPPORTED_EXTENSIONS:
             inner_name = Path(member.filename).name
-        return inner, inner_name, [f"The file was a zip archive; {quote(member.filename, 40)} was read from it."]
+        return (
+            inner,
+            inner_name,
+            [f"The file was a zip archive; {quote(member.filename, 40)} was read from it."],
+        )
     if name.lower().endswith(_COMPRESSED_SUFFIXES):
         raise DataFormatError(
             f"{quote(name)} is named like a compressed file but is not compressed. Remove the "

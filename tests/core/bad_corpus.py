@@ -95,8 +95,10 @@ def _zip_bomb_xlsx() -> bytes:
         for item in src.infolist():
             if item.filename == "xl/worksheets/sheet1.xml":
                 with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
-                    fh.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-                             b'spreadsheetml/2006/main"><sheetData>')
+                    fh.write(
+                        b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+                        b'spreadsheetml/2006/main"><sheetData>'
+                    )
                     chunk = b"<row/>" * (1 << 20)
                     for _ in range(50):
                         fh.write(chunk)
@@ -216,14 +218,21 @@ AUDIT_CASES: list[Case] = [
     Case("damaged gzip", _file("t.csv.gz", lambda: gzip.compress(csv_bytes())[:50]), 2, "damaged"),
     Case("damaged parquet", _file("t.parquet", lambda: b"PAR1" + b"x" * 100), 2, "parquet"),
     Case("damaged h5ad", _file("t.h5ad", lambda: b"\x89HDF\r\n\x1a\n" + b"x" * 100), 2, "h5ad"),
-    Case("duplicate column names", _file("t.csv", b"sample_id,label,g,g\nA,x,1,2\nB,y,3,4\n"), 2, "duplicate"),
+    Case(
+        "duplicate column names", _file("t.csv", b"sample_id,label,g,g\nA,x,1,2\nB,y,3,4\n"), 2, "duplicate"
+    ),
     Case(
         "ragged rows",
         _file("t.csv", b"sample_id,label,g\nA,x,1\nB,y,3,4,5\nC,x,2\n"),
         2,
         "line 3",
     ),
-    Case("missing label column", lambda d: ["audit", str(_write(d / "t.csv", csv_bytes())), "--label", "nope"], 2, "nope"),
+    Case(
+        "missing label column",
+        lambda d: ["audit", str(_write(d / "t.csv", csv_bytes())), "--label", "nope"],
+        2,
+        "nope",
+    ),
     Case("no such file", lambda d: ["audit", str(d / "absent.csv"), "--label", "label"], 2, "no file"),
     Case("a folder", lambda d: ["audit", str(d), "--label", "label"], 2, "folder"),
     Case(
@@ -234,7 +243,7 @@ AUDIT_CASES: list[Case] = [
     ),
     Case(
         "file name with a path and quotes",
-        lambda d: _audit(_write(d / "it's \"quoted\" ; rm -rf.docx", b"a,b\n1,2\n")),
+        lambda d: _audit(_write(d / 'it\'s "quoted" ; rm -rf.docx', b"a,b\n1,2\n")),
         2,
         "extension",
     ),
@@ -298,7 +307,9 @@ RUN_CASES: list[Case] = [
     Case("several wrong keys at once", _study(_OK + "models: 5\nbudget: many\nsplit: []\n"), 2, "budget"),
     Case(
         "split.file that is not a split file",
-        lambda d: _study(_OK + "split: {file: notes.txt}\n")(d) if _write(d / "notes.txt", b'"a\nb,,c\x00') else [],
+        lambda d: (
+            _study(_OK + "split: {file: notes.txt}\n")(d) if _write(d / "notes.txt", b'"a\nb,,c\x00') else []
+        ),
         2,
         "split",
     ),
@@ -310,17 +321,29 @@ RUN_CASES: list[Case] = [
     ),
     Case("not YAML", _study("data: [t.csv\nroles: {"), 2, "yaml"),
     Case("YAML that is a list", _study("- data\n- roles\n"), 2, "mapping"),
-    Case("binary study file", lambda d: _study("")(d) if _write(d / "study.yaml", bytes(range(256))) else [], 2, "study file"),
+    Case(
+        "binary study file",
+        lambda d: _study("")(d) if _write(d / "study.yaml", bytes(range(256))) else [],
+        2,
+        "study file",
+    ),
     Case("no data file", _study("data: nowhere.csv\nroles: {label: label}\n"), 2, "nowhere.csv"),
     Case("unknown top-level key", _study(_OK + "modles: [dummy]\n"), 2, "modles"),
     Case("unknown model", _study(_OK + "models: [dummy, svm]\n"), 2, "svm"),
     Case("negative budget", _study(_OK + "budget: -3\n"), 2, "budget"),
-    Case("huge value quoted short", _study(_OK + "name: " + "x" * 100_000 + "\nbudget: " + "9" * 5000 + "x\n"), 2, "budget"),
+    Case(
+        "huge value quoted short",
+        _study(_OK + "name: " + "x" * 100_000 + "\nbudget: " + "9" * 5000 + "x\n"),
+        2,
+        "budget",
+    ),
     Case("run: label column missing", _study("data: t.csv\nroles: {label: nope}\n" + _FAST), 2, "nope"),
     Case("run: inf values", _study(_OK + _FAST, lambda: csv_bytes(_with_inf())), 0, "selected model"),
     Case(
         "run: several sheets, none chosen",
-        _study(_OK.replace("t.csv", "t.xlsx") + _FAST, lambda: _xlsx({"a": table(3, 1), "b": table()}), "t.xlsx"),
+        _study(
+            _OK.replace("t.csv", "t.xlsx") + _FAST, lambda: _xlsx({"a": table(3, 1), "b": table()}), "t.xlsx"
+        ),
         2,
         "sheet",
     ),

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from bad_corpus import AUDIT_CASES, RUN_CASES, Case
+
 from deeprules_core.__main__ import main
 
 MAX_MESSAGE = 600

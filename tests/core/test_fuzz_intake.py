@@ -28,7 +28,9 @@ def _check(exc: DeepRulesError) -> None:
 
 
 @FAST
-@given(rows=rows, sep=st.sampled_from([",", "\t", ";", "|"]), enc=st.sampled_from(["utf-8", "utf-16", "cp1252"]))
+@given(
+    rows=rows, sep=st.sampled_from([",", "\t", ";", "|"]), enc=st.sampled_from(["utf-8", "utf-16", "cp1252"])
+)
 def test_delimited_reader_reads_or_says_why(rows, sep, enc):
     text = "\n".join(sep.join(r) for r in rows)
     try:
@@ -54,11 +56,26 @@ def test_delimited_reader_on_any_bytes(data):
 
 yaml_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12)),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 keys = st.sampled_from(
-    ["data", "roles", "split", "models", "budget", "seed", "design", "provenance", "sheet", "task", "n_boot", "x"]
+    [
+        "data",
+        "roles",
+        "split",
+        "models",
+        "budget",
+        "seed",
+        "design",
+        "provenance",
+        "sheet",
+        "task",
+        "n_boot",
+        "x",
+    ]
 )
 
 

@@ -40,7 +40,10 @@ def test_round_trip_through_yaml(tmp_path):
         ("data: t.csv\nroles: {id: x}", "roles need a label"),
         ("data: t.csv\nroles: {label: y}\nmodels: [transformer]", r"'models\[0\]' must be one of 'dummy'"),
         ("data: t.csv\nroles: {label: y}\nbudget: 0", "'budget' must be greater than or equal to 1; got 0"),
-        ("data: t.csv\nroles: {label: y}\nsplit: {strategy: group, folds: 3}", "'split.folds' is not a known key"),
+        (
+            "data: t.csv\nroles: {label: y}\nsplit: {strategy: group, folds: 3}",
+            "'split.folds' is not a known key",
+        ),
         ("data: t.csv\nroles: {label: y, colour: z}", "'roles.colour' is not a known key"),
         ("data: t.csv\nroles: {label: y}\nbugdet: 3", "did you mean 'budget'"),
         ("data: [unclosed", "not valid YAML"),
