@@ -44,7 +44,7 @@ def _block_columns(df: pd.DataFrame) -> tuple[str, list[str]] | None:
 
 
 #: rows of the numeric block written (and read) at a time: about this many bytes
-_CHUNK_BYTES = 64 * 2**20
+_CHUNK_BYTES = 16 * 2**20
 
 
 def write_cache(
@@ -76,8 +76,9 @@ def write_cache(
     writer = None
     try:
         for lo in range(0, max(n, 1), step):
-            part = df.iloc[lo : lo + step] if whole else df.iloc[lo : lo + step, positions]
-            X = np.ascontiguousarray(part.to_numpy(dtype=dtype)).astype(little, copy=False)
+            part = df.iloc[lo : lo + step]  # the rows first: the column take below is one slice's worth
+            X = np.ascontiguousarray((part if whole else part.iloc[:, positions]).to_numpy(dtype=dtype))
+            X = X.astype(little, copy=False)
             offsets = np.arange(0, (X.shape[0] + 1) * row_bytes, row_bytes, dtype=np.int64)
             blob = pa.LargeBinaryArray.from_buffers(
                 pa.large_binary(),
@@ -104,6 +105,7 @@ def write_cache(
     finally:
         if writer is not None:
             writer.close()
+        pa.default_memory_pool().release_unused()  # give the slices' buffers back to the system
 
 
 def read_cache(path: str | os.PathLike[str]) -> pd.DataFrame:

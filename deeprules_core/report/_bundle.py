@@ -281,6 +281,12 @@ def export_bundle(
     else:
         data_ref = str(ws.blob_path(ds.sha256))
     study_dict = bundle_study_dict(study, data=data_ref, results=results, split=split, provenance=provenance)
+    if data_ref.lower().endswith((".xlsx", ".xlsm")) or not data_path_in_bundle:
+        from ..intake import dataset_info
+
+        read = dataset_info(ws, ds.dataset_id).details.get("read", {})
+        if read.get("format") == "xlsx" and read.get("sheet"):
+            study_dict["sheet"] = read["sheet"]  # a workbook's sheet is never guessed on re-run
     files["study.yaml"] = yaml.safe_dump(study_dict, sort_keys=False, allow_unicode=True).encode("utf-8")
     if split is not None:
         files["split.csv"] = split.to_csv().encode("utf-8")
