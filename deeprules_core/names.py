@@ -108,6 +108,7 @@ FINDING_TITLES: dict[str, str] = {
     "near_duplicates": "Near-duplicate samples",
     "conflicting_labels": "One sample, two labels",
     "class_imbalance": "Imbalanced classes",
+    "label_one_class": "The label has only one class",
     "missing_not_at_random": "Missing values depend on the class or batch",
     "outliers": "Outlying samples",
     # design
