@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from .findings import Finding, sort_findings, to_jsonable
+from .findings import to_jsonable
 from .store import Workspace
 from .study import StepRecord, Study, package_versions, utcnow
 from .studyfile import StudyFile, load_study_file
@@ -60,11 +60,15 @@ def _provenance(sf: StudyFile) -> Any:
 
 
 def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress | None = None) -> Path:
-    """Run every step the study file asks for; return the output folder."""
-    from .audit import audit_table
+    """Run every step the study file asks for; return the output folder.
+
+    Every step goes through the same engine function the app's page (or job) calls
+    (:mod:`deeprules_core.steps`), so the study's ledger, its records and the PDF are made
+    the same way as in the app.
+    """
+    from . import steps
     from .intake import ingest, load_dataset
-    from .report import report_from_parts
-    from .split import audit_split, make_split, save_split, split_summary
+    from .split import make_split
 
     report = progress or _noop
     sf = load_study_file(study_path)
@@ -83,17 +87,21 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
         raise DataFormatError(f"The study file's data {sf.data} does not exist.")
     sf = replace(sf, name=sf.name or sf.data.stem)
     study = Study.new(sf.name, design=sf.design).with_roles(sf.roles)
-    ingested, info = ingest(
+    ingested, _info = ingest(
         ws, sf.data.read_bytes(), name=sf.data.name, provenance=_provenance(sf), study=study, sheet=sf.sheet
     )
-    assert ingested is not None and ingested.dataset is not None
-    study = ingested
-    study = ws.save_study(study, action="run_ingest")
+    if ingested is None or ingested.dataset is None:
+        from .errors import DataFormatError
+
+        raise DataFormatError(f"{sf.data.name} could not be stored in the run's workspace.")
+    study = ws.save_study(ingested, action="run_ingest")
     df = load_dataset(ws, study.dataset.dataset_id)  # type: ignore[union-attr]
     sf.roles.validate_against(df)
 
-    report(0.05, "checks, batch effects and confounds")
-    findings: list[Finding] = list(audit_table(df, sf.roles, design=sf.design, seed=sf.seed))
+    report(0.05, "checks")
+    study = steps.run_checks(ws, study, df)["study"]
+    report(0.1, "batch effects and confounds")
+    study = steps.run_confounds(ws, study, df, seed=sf.seed)["study"]
 
     report(0.15, "replicate-aware split")
     if "file" in sf.split:
@@ -103,19 +111,15 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
         split = make_split(
             df, sf.roles, design=sf.design, seed=int(sf.split.get("seed", sf.seed)), **split_kw
         )
-    findings += audit_split(df, sf.roles, split)
-    study = save_split(ws, study, split)
-    study = ws.save_study(study, action="run_split")
+    study = steps.run_split(ws, study, split, df)
     (out / "split.csv").write_text(split.to_csv(), encoding="utf-8")
 
-    study, results = _run_models(ws, study, df, sf, split, report)
-    findings += [Finding.from_dict(f) for f in results.get("findings", [])]
-    privacy_findings: list[Finding] = []  # one per model: not merged by (code, columns)
+    results = _run_models(ws, study, df, sf, split, report)
     if sf.design.sensitive_data:  # Tip 10: run exports no model; the lock is explained, the leak measured
         from .privacy import run_privacy
 
         report(0.92, "privacy: export lock, membership inference, subgroups")
-        privacy = run_privacy(
+        run_privacy(  # the privacy page's engine call; it records its findings in the ledger
             ws,
             ws.get_study(study.id),
             subgroup_columns=tuple(sf.roles.covariates),
@@ -123,14 +127,13 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
             n_boot=min(sf.n_boot, 500),
             seed=sf.seed,
         )
-        study = ws.get_study(study.id)
-        privacy_findings = [Finding.from_dict(f) for f in privacy["findings"]]
-    findings = sort_findings(_unique(findings) + privacy_findings)
+    study = ws.get_study(study.id)
+    findings = steps.study_findings(ws, study)
 
     dataset = {
-        "sha256": ingested.dataset.sha256,
+        "sha256": study.dataset.sha256,  # type: ignore[union-attr]
         "rows": int(df.shape[0]),
-        "columns": int(df.shape[1]),  # type: ignore[union-attr]
+        "columns": int(df.shape[1]),
         "name": sf.data.name,
         "n_features": len(sf.roles.feature_columns(df)),
         "label": sf.roles.label,
@@ -144,10 +147,6 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     )
     (out / "results.json").write_text(
         json.dumps(to_jsonable(results), indent=2, allow_nan=False), encoding="utf-8"
-    )
-    # the privacy step stored its own findings (artifact findings/privacy): not twice
-    ws.put_json(
-        study.id, "findings", "findings", [f.to_dict() for f in findings if f not in privacy_findings]
     )
     study = study.with_step(
         StepRecord(
@@ -164,15 +163,7 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     (out / "study.yaml").write_text(sf.to_yaml(data_relative_to=out), encoding="utf-8")
 
     report(0.95, "report PDF")
-    report_from_parts(
-        study,
-        findings=findings,
-        results=results,
-        dataset=dataset,
-        split_summary=split_summary(df, sf.roles, split),
-        out_pdf=out / "report.pdf",
-        workspace=ws,
-    )
+    steps.write_report(ws, study, out / "report.pdf", outputs="run")
     report(1.0, "done")
     return out
 
@@ -206,29 +197,22 @@ def _split_from_file(path: Path, df: Any, sf: StudyFile) -> Any:
     return Split(strategy="from_file", seed=sf.seed, assignment=ordered, params={"file": path.name})
 
 
-def _unique(findings: list[Finding]) -> list[Finding]:
-    """One finding per (code, columns): the audit and the modelling controls can both
-    report, e.g., that metadata predict the label; the first (the audit's) is kept."""
-    seen: dict[str, Finding] = {}
-    for f in findings:
-        seen.setdefault(f.key, f)
-    return sort_findings(seen.values())
-
-
 def _run_models(
     ws: Workspace, study: Study, df: Any, sf: StudyFile, split: Any, report: Progress
-) -> tuple[Study, dict[str, Any]]:
-    """Baselines, then the deep models, then the test set once for the selected model."""
-    from .modeling import evaluate_on_test, finalize_results, run_baselines
+) -> dict[str, Any]:
+    """Baselines, then the deep models, then the test set once for the selected model:
+    the step functions of the Baselines and Deep learning jobs and of the Evaluate page."""
+    from . import steps
 
     def scaled(lo: float, hi: float) -> Progress:
         return lambda f, m: report(lo + (hi - lo) * f, m)
 
     deep = sf.deep_models
     report(0.2, "baselines (equal tuning budget)")
-    results = run_baselines(
+    results = steps.run_baselines_step(
+        ws,
+        study,
         df,
-        sf.roles,
         split,
         models=sf.baseline_models or ("dummy",),
         budget=sf.budget,
@@ -239,13 +223,11 @@ def _run_models(
         progress=scaled(0.2, 0.6 if deep else 0.9),
     )
     for i, kind in enumerate(deep):
-        from .deep import run_deep
-        from .deep.jobs import merge_deep
-
         lo = 0.6 + 0.3 * i / len(deep)
-        entry = run_deep(
+        results = steps.run_deep_step(
+            ws,
+            ws.get_study(study.id),
             df,
-            sf.roles,
             split,
             kind=kind,
             budget=sf.budget,
@@ -255,52 +237,5 @@ def _run_models(
             n_boot=sf.n_boot,
             progress=scaled(lo, lo + 0.3 / len(deep)),
         )
-        # re-selects, re-compares and keeps the deep model's own findings (its control, its gap,
-        # the paired comparison with the best baseline)
-        results = merge_deep(
-            results, entry, roles=sf.roles, split=split, budget=sf.budget, seed=sf.seed, n_boot=sf.n_boot
-        )
-    if not deep:
-        results = finalize_results(results)
-    ws.put_json(study.id, "results", "baselines", results)
-    # the step records carry every setting, so the exported bundle re-runs the same way
-    now, versions = utcnow(), package_versions()
-    study = study.with_step(
-        StepRecord(
-            step="baselines",
-            seed=sf.seed,
-            versions=versions,
-            started_at=now,
-            finished_at=now,
-            params={
-                "models": list(sf.baseline_models or ("dummy",)),
-                "budget": sf.budget,
-                "n_shuffles": sf.n_shuffles,
-                "n_boot": sf.n_boot,
-                "batch_correct": sf.batch_correct,
-            },
-            summary={"selected": results.get("selected")},
-        )
-    )
-    if deep:
-        study = study.with_step(
-            StepRecord(
-                step="deep_learning",
-                seed=sf.seed,
-                versions=versions,
-                started_at=now,
-                finished_at=now,
-                params={
-                    "models": list(deep),
-                    "budget": sf.budget,
-                    "n_seeds": sf.n_seeds,
-                    "max_epochs": sf.max_epochs,
-                    "n_boot": sf.n_boot,
-                },
-            )
-        )
-    study = ws.save_study(study, action="run_models")
     report(0.9, "locked test set: one evaluation of the selected model")
-    results = evaluate_on_test(ws, study, df, results, split)
-    ws.put_json(study.id, "results", "final", results)
-    return study, results
+    return steps.run_evaluate(ws, ws.get_study(study.id), df, split, results=results)

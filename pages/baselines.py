@@ -7,7 +7,9 @@ import streamlit as st
 from deeprules_core import jobs
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.modeling import BASELINE_FAMILIES, FAMILIES
+from deeprules_core.steps import correction_rule, study_headline
 from ui import modeling, state
+from ui.banner import open_errors_banner
 from ui.jobs import job_panel
 
 st.title("Baselines")
@@ -19,6 +21,7 @@ st.caption(
 
 study, df = state.require_table()
 ws = state.workspace()
+open_errors_banner(study, page="baselines")
 try:
     split = modeling.current_split(ws, study)
 except DeepRulesError as exc:
@@ -57,13 +60,17 @@ with st.form("baselines.form"):
     n_boot = c3.number_input(
         "Bootstrap resamples", min_value=0, max_value=10000, value=1000, step=100, key="baselines.n_boot"
     )
+    # the confounds step's rule: correction is refused where a batch goes with the label
+    refused = [v["reason"] for v in correction_rule(study, df).values() if not v["allowed"]]
     batch_correct = st.checkbox(
         "Correct for batch inside every pipeline (fitted on training rows only)",
         value=False,
         key="baselines.batch_correct",
-        disabled=not study.roles.batch,
-        help="Needs a batch column (Data page).",
+        disabled=not study.roles.batch or bool(refused),
+        help="Needs a batch column (Data page)." if not refused else refused[0],
     )
+    for reason in refused:
+        st.caption(reason)
     seed = st.number_input("Seed", min_value=0, value=0, key="baselines.seed")
     start = st.form_submit_button("Start the baselines", type="primary")
 
@@ -106,7 +113,7 @@ if results is None:
     st.stop()
 
 st.subheader("Comparison")
-st.markdown(f"**{results.get('statement', '')}**")
+st.markdown(f"**{study_headline(ws, study, results)}**")
 if results.get("split_sha256") != split.sha256:
     st.warning("These results were computed on an earlier split. Run the baselines again.")
 st.dataframe(modeling.comparison_table(results), hide_index=True, width="stretch")

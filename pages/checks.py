@@ -7,7 +7,7 @@ import streamlit as st
 from deeprules_core.checks import spec_from_table, spec_table, validate_schema
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import summarise
-from deeprules_core.study import StepRecord, package_versions, utcnow
+from deeprules_core.steps import run_checks, save_schema
 from ui import checks, state
 from ui.findings import show_findings
 
@@ -19,39 +19,16 @@ st.caption(
 
 study, df = state.require_table()
 ws = state.workspace()
-saved_spec = ws.get_json(study.id, "schema", "schema")
-
-started = utcnow()
 try:
-    result = checks.run(study, df, schema=saved_spec)
+    result = run_checks(ws, study, df)  # runs the checks and records them (step + findings ledger)
 except DeepRulesError as exc:
     st.error(str(exc))
     state.link("data", "Check the column roles")
     st.stop()
+study = result["study"]
+saved_spec = result["schema"]
 findings = result["findings"]
 counts = summarise(findings)
-
-# One step record per distinct run (data, roles, design, schema, outcome).
-params = {"schema": bool(saved_spec), "roles": study.roles.to_dict()}
-hashes = {"dataset": study.dataset.sha256}
-last = study.step("checks")
-summary = {**counts, "codes": sorted({f.code for f in findings})}
-if (
-    last is None
-    or dict(last.input_hashes) != hashes
-    or dict(last.params) != params
-    or dict(last.summary) != summary
-):
-    record = StepRecord(
-        "checks",
-        params=params,
-        input_hashes=hashes,
-        versions=package_versions(("numpy", "pandas", "scipy", "pandera")),
-        started_at=started,
-        finished_at=utcnow(),
-        summary=summary,
-    )
-    study = state.save_study(study.with_step(record), "run_checks", summary)
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Samples", f"{len(df):,}")
@@ -91,24 +68,10 @@ with tab_schema:
         except DeepRulesError as exc:
             st.error(str(exc))
         else:
-            sha = ws.put_json(study.id, "schema", "schema", new_spec)
-            now = utcnow()
-            rec = StepRecord(
-                "schema",
-                params={"artifact_sha256": sha},
-                input_hashes={"dataset": study.dataset.sha256},
-                started_at=now,
-                finished_at=now,
-                summary={
-                    "n_columns": len(new_spec["columns"]),
-                    "n_features": len(new_spec["features"].get("columns", [])),
-                },
-            )
-            state.save_study(study.with_step(rec), "save_schema", {"sha256": sha})
+            save_schema(ws, study, new_spec)
             st.rerun()
     if saved_spec and reset.button("Back to the inferred schema", key="checks.schema.reset"):
-        sha = ws.put_json(study.id, "schema", "schema", result["inferred_spec"])
-        state.save_study(study, "reset_schema", {"sha256": sha})
+        save_schema(ws, study, result["inferred_spec"], reset=True)
         st.rerun()
     failures = result["failures"]
     try:

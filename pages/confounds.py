@@ -9,7 +9,7 @@ import streamlit as st
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import summarise
 from deeprules_core.names import evidence_text, fmt_p, metric_label, model_label
-from deeprules_core.study import StepRecord, package_versions, utcnow
+from deeprules_core.steps import run_confounds
 from ui import confounds, state
 from ui.findings import show_findings
 
@@ -31,40 +31,17 @@ if not roles.batch and not roles.covariates:
     )
     state.link("data", "Set column roles")
 
-started = utcnow()
 try:
-    result = confounds.run(study, df, seed=SEED)
+    # runs every check and records it (step record + findings ledger); the same call as `run`
+    result = run_confounds(state.workspace(), study, df, seed=SEED)
 except DeepRulesError as exc:
     st.error(str(exc))
     state.link("data", "Check the column roles")
     st.stop()
+study = result["study"]
 findings = result["findings"]
 counts = summarise(findings)
-
-params = {"roles": roles.to_dict(), "seed": SEED}
-hashes = {"dataset": study.dataset.sha256}  # type: ignore[union-attr]
-summary = {**counts, "codes": sorted({f.code for f in findings})}
 meta = result["metadata_only"]
-if meta:
-    summary["metadata_only"] = {k: meta.get(k) for k in ("metric", "value", "chance", "p_value")}
-last = study.step("confounds")
-if (
-    last is None
-    or dict(last.input_hashes) != hashes
-    or dict(last.params) != params
-    or dict(last.summary) != summary
-):
-    record = StepRecord(
-        "confounds",
-        params=params,
-        input_hashes=hashes,
-        seed=SEED,
-        versions=package_versions(("numpy", "pandas", "scipy", "scikit-learn")),
-        started_at=started,
-        finished_at=utcnow(),
-        summary=summary,
-    )
-    study = state.save_study(study.with_step(record), "run_confounds", summary)
 
 ex = result["exploration"]
 c1, c2, c3, c4 = st.columns(4)

@@ -11,6 +11,7 @@ from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import Finding
 from ui import deep as ui_deep
 from ui import modeling, state
+from ui.banner import open_errors_banner
 from ui.findings import show_findings
 from ui.jobs import job_panel
 
@@ -26,6 +27,7 @@ st.caption(
 
 study, df = state.require_table()
 ws = state.workspace()
+open_errors_banner(study, page="deep_learning")
 try:
     split = modeling.current_split(ws, study)
 except DeepRulesError as exc:

@@ -6,11 +6,11 @@ import streamlit as st
 
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import Finding
-from deeprules_core.modeling import evaluate_on_test
 from deeprules_core.names import fmt_p, metric_label, model_label
 from deeprules_core.split import pending_unlock, test_set_history
-from deeprules_core.study import StepRecord, utcnow
+from deeprules_core.steps import run_evaluate, study_headline
 from ui import modeling, state
+from ui.banner import open_errors_banner
 from ui.findings import show_findings
 from ui.modeling import model_family as modeling_family
 
@@ -22,6 +22,7 @@ st.caption(
 
 study, df = state.require_table()
 ws = state.workspace()
+open_errors_banner(study, page="evaluate")
 try:
     results = modeling.load_results(ws, study)
     split = modeling.current_split(ws, study)
@@ -33,7 +34,7 @@ if results is None:
     state.link("baselines", "Run the baselines")
     st.stop()
 
-st.markdown(f"**{results.get('statement', '')}**")
+st.markdown(f"**{study_headline(ws, study, results)}**")
 
 sides = ["tune"] + (["test"] if results.get("test_evaluation") else [])
 if state.take_flag("evaluate.just_tested") and "test" in sides:
@@ -117,25 +118,11 @@ if done:
 
 def _evaluate(reason: str | None) -> None:
     try:
-        out = evaluate_on_test(ws, study, df, results, split, unlock_reason=reason)
+        # scores the test set once, logs the use, stores the results and records the step
+        run_evaluate(ws, study, df, split, results=results, unlock_reason=reason)
     except DeepRulesError as exc:
         st.error(str(exc))
         return
-    sha = ws.put_json(study.id, "results", "final", out)
-    record = StepRecord(
-        step="evaluate",
-        params={"models": out["test_evaluation"]["models"], "unlock_reason": reason},
-        input_hashes={"split": split.sha256, "results": sha},
-        seed=out.get("seed"),
-        versions=out.get("versions", {}),
-        started_at=utcnow(),
-        finished_at=utcnow(),
-        summary={
-            "selected": out.get("selected"),
-            "test": (out["models"][out["selected"]]["metrics"].get("test") or {}).get(out["primary_metric"]),
-        },
-    )
-    state.save_study(ws.get_study(study.id).with_step(record), action="test_set_evaluation")
     state.set_flag("evaluate.just_tested")
     st.rerun()
 

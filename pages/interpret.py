@@ -18,6 +18,7 @@ from deeprules_core.interpret.jobs import (
 from deeprules_core.names import model_label
 from ui import interpret as view
 from ui import state
+from ui.banner import open_errors_banner
 from ui.findings import show_findings
 from ui.jobs import job_panel
 
@@ -30,6 +31,7 @@ st.info(NOT_CAUSAL_CAVEAT, icon=":material/warning:")
 
 study, df = state.require_table()
 ws = state.workspace()
+open_errors_banner(study, page="interpret")
 results = latest_results(ws, study.id)
 if not results or not results.get("models"):
     st.info("There are no trained models yet. Train the baselines (and the deep model) first.")

@@ -13,7 +13,6 @@ from deeprules_core.errors import DeepRulesError
 from deeprules_core.report import (
     STATUSES,
     TO_COMPLETE,
-    build_pdf,
     dome_items,
     export_bundle,
     facts_from_workspace,
@@ -23,9 +22,11 @@ from deeprules_core.report import (
     tip_statuses,
 )
 from deeprules_core.report._pdf import STATUS_COLOURS
+from deeprules_core.steps import write_report
 from deeprules_core.store._workspace import current_user
-from deeprules_core.study import Acknowledgement, StepRecord, package_versions, utcnow
+from deeprules_core.study import Acknowledgement, utcnow
 from ui import state
+from ui.banner import open_errors_banner
 
 st.title("Report")
 st.caption(
@@ -35,6 +36,7 @@ st.caption(
 
 study = state.require_study()
 ws = state.workspace()
+open_errors_banner(study, page="report")
 try:
     facts = facts_from_workspace(ws, study)
 except DeepRulesError as exc:
@@ -134,22 +136,12 @@ with left:
     st.markdown("**Methods-checklist PDF**")
     if st.button("Generate the PDF", key="report.pdf", type="primary"):
         try:
-            with st.spinner("Writing the PDF…"), tempfile.TemporaryDirectory() as tmp:
-                pdf = build_pdf(facts, Path(tmp) / "report.pdf").read_bytes()
+            with st.spinner("Writing the PDF…"):
+                # the same call as `run`: the findings from the study's ledger; recorded as a step
+                pdf, _ = write_report(ws, study)
         except DeepRulesError as exc:
             st.error(str(exc))
         else:
-            sha = ws.put_artifact(study.id, "report", "report.pdf", pdf)
-            record = StepRecord(
-                step="report",
-                params={"kind": "pdf"},
-                input_hashes={"dataset": study.dataset.sha256} if study.dataset else {},
-                versions=package_versions(("deeprules", "fpdf2", "matplotlib")),
-                started_at=utcnow(),
-                finished_at=utcnow(),
-                summary={"sha256": sha, "statuses": {str(t.tip.number): t.status for t in statuses}},
-            )
-            state.save_study(ws.get_study(study.id).with_step(record), "report_pdf", {"sha256": sha})
             st.download_button(
                 "Download the PDF",
                 pdf,

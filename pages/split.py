@@ -9,16 +9,16 @@ from deeprules_core.errors import DeepRulesError
 from deeprules_core.names import sizes_text, strategy_label
 from deeprules_core.split import (
     STRATEGIES,
-    explain_strategy,
     export_split_csv,
     load_split,
     pending_unlock,
-    save_split,
     test_set_history,
     unlock_test_set,
 )
+from deeprules_core.steps import preview_split, run_split, suggest_split
 from ui import split as ui_split
 from ui import state
+from ui.banner import open_errors_banner
 from ui.findings import show_findings
 
 st.title("Split")
@@ -30,7 +30,8 @@ st.caption(
 study, df = state.require_table()
 ws = state.workspace()
 roles = study.roles
-auto, sentence = explain_strategy(roles, study.design)
+open_errors_banner(study, page="split")
+auto, sentence = suggest_split(ws, study)  # reads the design and the study's open findings
 try:
     saved = load_split(ws, study)
 except DeepRulesError as exc:
@@ -82,10 +83,11 @@ params = {
 if strategy == "leave_batch_out" and holdout:
     params["holdout_batch"] = list(holdout)
 
-split, findings, summary, error = ui_split.preview(study, df, params)
-if error:
-    st.error(error)
+preview = preview_split(ws, study, df, params)
+if preview["error"]:
+    st.error(preview["error"])
     st.stop()
+split, findings, summary = preview["split"], preview["findings"], preview["summary"]
 
 # ---------------------------------------------------------------- the preview
 is_saved = saved is not None and saved.sha256 == split.sha256
@@ -113,7 +115,8 @@ for i in range(0, len(charts), 2):
         col.altair_chart(chart, width="stretch")
 
 st.subheader("Leakage audit")
-show_findings(findings, study=study, key="split")
+# the audit's own findings, and an unresolved batch/label confounding repeated (no split cures it)
+show_findings(list(findings) + list(preview["carried"]), study=study, key="split")
 
 if not is_saved:
     if history:
@@ -127,11 +130,11 @@ if not is_saved:
     )
     if st.button("Save the split and lock the test set", type="primary", key="split.save"):
         try:
-            updated = save_split(ws, study, split)
+            run_split(ws, study, split, df)  # saves, locks, audits and records the step
         except DeepRulesError as exc:
             st.error(str(exc))
         else:
-            state.save_study(updated, "save_split", {"sha256": split.sha256, "strategy": split.strategy})
+            state.set_current_study(study.id)
             st.rerun()
 
 # ---------------------------------------------------------------- the locked split

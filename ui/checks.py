@@ -1,67 +1,12 @@
-"""Checks page helpers: cached engine calls (keyed on the dataset's sha256, the roles,
-the design and the schema) and the altair charts."""
+"""Checks page helpers: the altair charts and the failure table (the checks themselves run
+in :func:`deeprules_core.steps.run_checks`)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import altair as alt
 import pandas as pd
-import streamlit as st
-
-from deeprules_core.checks import (
-    FeatureProfile,
-    infer_spec,
-    missingness_table,
-    outlier_scores,
-    run_checks,
-    validate_schema,
-)
-from deeprules_core.findings import Finding
-from deeprules_core.study import Design, Roles, Study
 
 from . import charts
-
-
-@st.cache_data(show_spinner="Running the checks…", max_entries=8)
-def _run(
-    dataset_sha: str, roles_json: str, design_json: str, schema_json: str, _df: pd.DataFrame
-) -> dict[str, Any]:
-    """Everything the page shows, computed once per (data, roles, design, schema)."""
-    roles = Roles.from_dict(json.loads(roles_json))
-    design = Design(**json.loads(design_json))
-    schema = json.loads(schema_json) if schema_json else None
-    profile = FeatureProfile.from_frame(_df, roles)
-    findings = run_checks(_df, roles, design=design, schema=schema, profile=profile)
-    inferred = infer_spec(_df, roles, profile=profile)
-    by = [c for c in (roles.label, *roles.batch) if c and c in _df.columns]
-    return {
-        "findings": [f.to_dict() for f in findings],
-        "inferred_spec": inferred,
-        "failures": validate_schema(_df, schema or inferred),
-        "outliers": outlier_scores(_df, roles, profile=profile),
-        "missingness": {c: missingness_table(_df, roles, by=c, profile=profile) for c in by},
-        "n_features": profile.p,
-    }
-
-
-def run(study: Study, df: pd.DataFrame, *, schema: dict[str, Any] | None) -> dict[str, Any]:
-    """Run (or fetch from the cache) the checks of the study's current table."""
-    sha = study.dataset.sha256 if study.dataset is not None else "none"
-    design = json.dumps(
-        {k: getattr(study.design, k) for k in study.design.__dataclass_fields__}, sort_keys=True
-    )
-    out = _run(
-        sha,
-        json.dumps(study.roles.to_dict(), sort_keys=True),
-        design,
-        json.dumps(schema, sort_keys=True) if schema else "",
-        df,
-    )
-    out = dict(out)
-    out["findings"] = [Finding.from_dict(d) for d in out["findings"]]
-    return out
 
 
 def class_balance_chart(df: pd.DataFrame, label: str) -> alt.Chart:

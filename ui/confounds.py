@@ -1,54 +1,12 @@
-"""Batch & confounds page helpers: the cached engine call (keyed on the dataset's sha256,
-the roles and the seed) and the altair charts."""
+"""Batch & confounds page helpers: the altair charts (the checks themselves run in
+:func:`deeprules_core.steps.run_confounds`)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import altair as alt
 import pandas as pd
-import streamlit as st
-
-from deeprules_core.confounds import check_correction_allowed, confound_report
-from deeprules_core.errors import DeepRulesError
-from deeprules_core.findings import Finding
-from deeprules_core.study import Roles, Study
 
 from . import charts
-
-
-@st.cache_data(show_spinner="Looking for batch effects and confounds…", max_entries=8)
-def _run(dataset_sha: str, roles_json: str, seed: int, _df: pd.DataFrame) -> dict[str, Any]:
-    """Everything the page shows, computed once per (data, roles, seed)."""
-    roles = Roles.from_dict(json.loads(roles_json))
-    rep = confound_report(_df, roles, seed=seed)
-    ex = rep["exploration"]
-    correction = {}
-    for col in roles.batch:
-        try:
-            correction[col] = {"allowed": True, **check_correction_allowed(_df, roles, col, seed=seed)}
-        except DeepRulesError as exc:
-            correction[col] = {"allowed": False, "reason": str(exc)}
-    return {
-        "findings": [f.to_dict() for f in rep["findings"]],
-        "scores": None if ex is None else ex.scores,
-        "exploration": None if ex is None else ex.to_dict(),
-        "r2": None if ex is None else ex.r2,
-        "batch": rep["batch"],
-        "metadata_only": rep["metadata_only"],
-        "leaks": rep["leaks"],
-        "timings": rep["timings"],
-        "correction": correction,
-    }
-
-
-def run(study: Study, df: pd.DataFrame, *, seed: int = 0) -> dict[str, Any]:
-    """Run (or fetch from the cache) the confound checks of the study's current table."""
-    sha = study.dataset.sha256 if study.dataset is not None else "none"
-    out = dict(_run(sha, json.dumps(study.roles.to_dict(), sort_keys=True), seed, df))
-    out["findings"] = [Finding.from_dict(f) for f in out["findings"]]
-    return out
 
 
 def _kind(df: pd.DataFrame, col: str, variables: dict[str, dict[str, str]]) -> str:

@@ -9,8 +9,8 @@ import streamlit as st
 
 from deeprules_core.findings import Finding, sort_findings, summarise
 from deeprules_core.names import evidence_items
-from deeprules_core.store._workspace import current_user
-from deeprules_core.study import Acknowledgement, Study, utcnow
+from deeprules_core.steps import acknowledge
+from deeprules_core.study import Study
 
 from . import state
 
@@ -60,9 +60,6 @@ def _one(f: Finding, *, study: Study | None, key: str) -> None:
                     if not text.strip():
                         st.error("Write why this finding does not change your conclusions.")
                     else:
-                        latest = state.workspace().get_study(study.id)
-                        updated = latest.with_acknowledgement(
-                            Acknowledgement(f.key, text.strip(), who=current_user(), at=utcnow())
-                        )
-                        state.save_study(updated, "acknowledge_finding", {"finding": f.key})
+                        # in the ledger (attached to the finding) and in the study record
+                        acknowledge(state.workspace(), study, f.key, text.strip())  # by the signed-in user
                         st.rerun()

@@ -1,20 +1,16 @@
-"""Split page helpers: cached split + audit (keyed on the dataset's sha256, roles, design
-and split parameters), the composition charts and small tables."""
+"""Split page helpers: the composition charts and small tables (the split and its audit
+are made by :func:`deeprules_core.steps.preview_split`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
 import pandas as pd
-import streamlit as st
 
-from deeprules_core.errors import DeepRulesError
-from deeprules_core.findings import Finding
-from deeprules_core.split import SIDES, Split, audit_split, make_split, split_summary
-from deeprules_core.study import Design, Roles, Study
+from deeprules_core.split import SIDES, Split
+from deeprules_core.study import Roles
 
 from . import charts
 
@@ -24,49 +20,6 @@ STRATEGY_LABELS = {
     "leave_batch_out": "Leave batch / site out: test on independent data",
     "time": "Time-ordered: latest time points to test",
 }
-
-
-def _design_json(design: Design) -> str:
-    return json.dumps({k: getattr(design, k) for k in design.__dataclass_fields__}, sort_keys=True)
-
-
-@st.cache_data(show_spinner="Making the split and auditing it…", max_entries=16)
-def _make(dataset_sha: str, roles_json: str, design_json: str, params_json: str, _df: pd.DataFrame) -> dict:
-    """One split, its audit and its summary, computed once per (data, roles, design, params)."""
-    roles = Roles.from_dict(json.loads(roles_json))
-    design = Design(**json.loads(design_json))
-    params = json.loads(params_json)
-    try:
-        split = make_split(_df, roles, design=design, **params)
-    except DeepRulesError as exc:
-        return {"error": str(exc)}
-    return {
-        "csv": split.to_csv(),
-        "strategy": split.strategy,
-        "seed": split.seed,
-        "params": dict(split.params),
-        "findings": [f.to_dict() for f in audit_split(_df, roles, split)],
-        "summary": split_summary(_df, roles, split),
-    }
-
-
-def preview(
-    study: Study, df: pd.DataFrame, params: Mapping[str, Any]
-) -> tuple[Split | None, list[Finding], dict[str, Any], str | None]:
-    """(split, findings, summary, error message) for the form's parameters."""
-    sha = study.dataset.sha256 if study.dataset is not None else "none"
-    out = _make(
-        sha,
-        json.dumps(study.roles.to_dict(), sort_keys=True),
-        _design_json(study.design),
-        json.dumps(dict(params), sort_keys=True),
-        df,
-    )
-    if "error" in out:
-        return None, [], {}, out["error"]
-    base = Split.from_csv(out["csv"])
-    split = Split(out["strategy"], out["seed"], base.assignment, out["params"])
-    return split, [Finding.from_dict(f) for f in out["findings"]], out["summary"], None
 
 
 def sides_table(summary: Mapping[str, Any]) -> pd.DataFrame:

@@ -17,9 +17,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ModelError, SplitError
-from ..findings import Finding, sort_findings, summarise, to_jsonable
-from ..study import StepRecord, package_versions, utcnow
+from ..errors import ModelError
+from ..findings import Finding, sort_findings, to_jsonable
+from ..study import package_versions
 
 __all__ = ["deep_job", "merge_deep", "DEFAULT_BUDGET"]
 
@@ -100,74 +100,34 @@ def merge_deep(
 
 
 def deep_job(ctx: Any) -> dict[str, Any]:
-    """Job target: train the deep model of ``ctx.study_id`` (see the module docstring)."""
-    from ..intake import load_dataset
-    from ..split import load_split
-    from ._io import save_deep
-    from ._runner import deep_run
+    """Job target: train the deep model of ``ctx.study_id`` through
+    :func:`deeprules_core.steps.run_deep_step` (the function ``run`` calls too)."""
+    from ..steps import run_deep_step
 
     ws = ctx.workspace
     study = ws.get_study(ctx.study_id)
     if study.dataset is None:
         raise ModelError("The study has no data yet: load a table on the Data page first.")
-    df = load_dataset(ws, study.dataset.dataset_id)
-    split = load_split(ws, study)
-    if split is None:
-        raise SplitError(
-            "The study has no split yet: make the train / tune / test split on the Split page first."
-        )
-    baselines = ws.get_json(study.id, "results", "baselines")
     p = dict(ctx.params)
-    budget = int(p.get("budget") or (baselines or {}).get("budget") or DEFAULT_BUDGET)
-    seed = int(p.get("seed", (baselines or {}).get("seed", 0)))
-    settings = {
-        "kind": p.get("kind", "auto"),
-        "budget": budget,
-        "seed": seed,
-        "n_seeds": int(p.get("n_seeds", 3)),
-        "max_epochs": int(p.get("max_epochs", 100)),
-        "n_shuffles": int(p.get("n_shuffles", 3)),
-        "n_boot": int(p.get("n_boot", 1000)),
+    results = run_deep_step(
+        ws,
+        study,
+        kind=str(p.get("kind", "auto")),
+        budget=int(p["budget"]) if p.get("budget") else None,
+        seed=int(p["seed"]) if p.get("seed") is not None else None,
+        n_seeds=int(p.get("n_seeds", 3)),
+        max_epochs=int(p.get("max_epochs", 100)),
+        n_shuffles=int(p.get("n_shuffles", 3)),
+        n_boot=int(p.get("n_boot", 1000)),
+        progress=ctx.progress,
+    )
+    rec = ws.get_study(study.id).step("deep_learning")
+    summary = dict(rec.summary) if rec is not None else {}
+    name = summary.get("model")
+    entry = (results.get("models") or {}).get(name) or {}
+    return {
+        "model": name,
+        "tune": summary.get("tune"),
+        "weights_sha256": entry.get("weights_sha256"),
+        "device": entry.get("device"),
     }
-    started = utcnow()
-    ctx.progress(0.0, "preparing the data")
-    run = deep_run(df, study.roles, split, progress=ctx.progress, **settings)
-    name = run.entry["family"]
-    entry = dict(run.entry)
-    extra: list[Finding] = []
-    from ..privacy import guard_model_export  # Tip 10: the one export lock (logs each refusal)
-
-    refused = guard_model_export(ws, study, name, entry, where="deep-learning job")
-    if refused is not None:
-        entry["weights_sha256"] = None
-        extra.append(refused)
-    else:
-        entry["weights_sha256"] = save_deep(ws, study.id, run.model, name=name)
-    entry["findings"] = list(entry.get("findings", [])) + [f.to_dict() for f in extra]
-    results = merge_deep(
-        baselines, entry, roles=study.roles, split=split, budget=budget, seed=seed, n_boot=settings["n_boot"]
-    )
-    ws.put_json(study.id, "results", "deep", results)
-    tune = entry["metrics"]["tune"][results["primary_metric"]]
-    latest = ws.get_study(study.id)
-    record = StepRecord(
-        step="deep_learning",
-        params={**settings, "model": name, "config": entry["params"]},
-        input_hashes={"dataset": study.dataset.sha256, "split": split.sha256},
-        seed=seed,
-        versions=package_versions(),
-        started_at=started,
-        finished_at=utcnow(),
-        summary={
-            "model": name,
-            "primary_metric": results["primary_metric"],
-            "tune": tune,
-            "device": entry["device"],
-            "deterministic": entry["deterministic"],
-            "weights_sha256": entry["weights_sha256"],
-            "findings": summarise(Finding.from_dict(f) for f in results["findings"]),
-        },
-    )
-    ws.save_study(latest.with_step(record), action="deep_learning", detail={"model": name})
-    ctx.progress(1.0, "done")
-    return {"model": name, "tune": tune, "weights_sha256": entry["weights_sha256"], "device": entry["device"]}

@@ -405,7 +405,6 @@ def interpret_job(ctx: Any) -> dict[str, Any]:
         "findings": [f.key for f in findings],
         "interpretation_sha256": sha,
     }
-    latest = ws.get_study(study.id)
     record = StepRecord(
         step="interpret",
         params=params,
@@ -416,5 +415,7 @@ def interpret_job(ctx: Any) -> dict[str, Any]:
         finished_at=utcnow(),
         summary=summary,
     )
-    ws.save_study(latest.with_step(record), action="interpret_done", detail={"interpretation": sha})
+    from ..steps import record_interpretation  # the step record and the ledger, in one place
+
+    record_interpretation(ws, study, record, findings)
     return summary

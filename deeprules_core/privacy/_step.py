@@ -3,9 +3,9 @@ measures (:func:`run_privacy`: private training, membership inference, subgroups
 the user's confirmation that a sensitive study's bundle may carry raw rows
 (:func:`confirm_bundle_rows`).
 
-``run_privacy`` stores artifact ``("privacy", "privacy")``, the findings as
-``("findings", "privacy")`` (read by the report with every other finding), the private
-network's weights when the lock allows it, and a ``privacy`` step record.
+``run_privacy`` stores artifact ``("privacy", "privacy")``, the private network's weights
+when the lock allows it, and the ``privacy`` step record with its findings in the study's
+findings ledger (read by the report with every other finding).
 """
 
 from __future__ import annotations
@@ -302,8 +302,6 @@ def run_privacy(
     out["versions"] = package_versions(("torch", "opacus", "scikit-learn", "numpy"))
     out = to_jsonable(out)
     sha = ws.put_json(study.id, KIND, "privacy", out)
-    ws.put_json(study.id, "findings", "privacy", [f.to_dict() for f in findings])
-    latest = ws.get_study(study.id)
     record = StepRecord(
         step="privacy",
         params={
@@ -324,7 +322,9 @@ def run_privacy(
             "epsilon": (out.get("dp") or {}).get("dp", {}).get("epsilon"),
         },  # fmt: skip
     )
-    ws.save_study(latest.with_step(record), action="privacy", detail={"privacy": sha})
+    from ..steps import record_step  # the step record and its findings in the study's ledger
+
+    record_step(ws, study, record, findings, action="privacy", always=True)
     say(1.0, "done")
     return out
 

@@ -6,7 +6,6 @@ import of another area is guarded, and what is absent is reported as not done.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,19 +40,13 @@ def load_results(ws: Workspace, study: Study) -> dict[str, Any] | None:
 
 
 def load_findings(ws: Workspace, study: Study) -> list[Finding] | None:
-    """Every stored finding of the study (latest artifact per name); None if none stored."""
-    arts = ws.list_artifacts(study.id, "findings") + ws.list_artifacts(study.id, INTERPRETATION)
-    if not arts:
+    """The study's current findings, from its findings ledger (every step records there);
+    None when no step has recorded any (the checks were not run)."""
+    if not ws.recorded_steps(study.id) and not any(
+        study.step(n) for n in ("checks", "confounds", "audit", "run")
+    ):
         return None
-    latest: dict[str, dict[str, Any]] = {}
-    for art in arts:
-        latest[art["name"]] = art
-    out: list[Finding] = []
-    for art in latest.values():
-        data = json.loads(ws.get_blob(art["sha256"]))
-        items = data.get("findings", []) if isinstance(data, Mapping) else data
-        out += [Finding.from_dict(f) for f in items or [] if isinstance(f, Mapping)]
-    return out
+    return ws.current_findings(study.id)
 
 
 def load_table(ws: Workspace, study: Study) -> Any:
@@ -119,6 +112,13 @@ def _interpret(ws: Workspace, study: Study) -> Mapping[str, Any] | None:
         if any(isinstance(e, Mapping) and e.get(key) for e in models.values())
     ]
     out: dict[str, Any] = {"method": methods or ["feature attributions"], "models": sorted(models)}
+    from ..interpret.jobs import primary_ranking
+
+    out["top_by_model"] = {
+        name: str(rows[0].get("feature"))
+        for name, e in models.items()
+        if isinstance(e, Mapping) and (rows := primary_ranking(e))
+    }
     top = (got.get("guard") or {}).get("top_features")
     if top:
         out["top_features"] = list(top)

@@ -559,6 +559,11 @@ def gather_facts(
         outputs=outputs,
         n_rows={str(k): int(v) for k, v in (results.get("n_rows") or {}).items() if isinstance(v, int)},
     )
-    from ._wording import headline  # the report's own sentence: display names, "selected" not "best"
+    # the sentence the Baselines and Evaluate pages show too (one engine function): display
+    # names, "selected" not "best", "inconclusive (n = ...)", a leaked or metadata-reached score
+    from ..steps._headline import headline
 
-    return replace(facts, statement=headline(facts) or facts.statement)
+    said = headline(
+        results, facts.findings, interpretation=interp, metric_label=metric_name, fmt_interval=fmt_ci
+    )
+    return replace(facts, statement=said or facts.statement)

@@ -30,9 +30,10 @@ __all__ = [
     "comparison_text",
 ]
 
-#: A shuffled-label control is significant below this p-value.
+#: A shuffled-label control is significant at p <= ALPHA (the no_signal finding fires at
+#: p > ALPHA: one rule). With n shuffles the smallest attainable p is 1 / (n + 1).
 ALPHA = 0.05
-#: Shuffles needed before p can fall below ALPHA: p >= 1 / (n + 1).
+#: Shuffles needed before p can reach ALPHA: 1 / (19 + 1) = 0.05.
 MIN_SHUFFLES_FOR_P = 19
 
 
@@ -46,7 +47,7 @@ def control_beats_null(ctrl: Mapping[str, Any]) -> bool | None:
     null, real, p = _null(ctrl), ctrl.get("real"), ctrl.get("p_value")
     if not null or not isinstance(real, int | float):
         return False
-    if isinstance(p, int | float) and p < ALPHA:
+    if isinstance(p, int | float) and p <= ALPHA:
         return True
     if len(null) < MIN_SHUFFLES_FOR_P and real > max(null):
         return None
@@ -158,23 +159,9 @@ def comparison_text(f: ReportFacts, c: Mapping[str, Any]) -> str:
 
 
 def headline(f: ReportFacts) -> str:
-    """One sentence on the selected model, with its display name."""
-    if not f.selected:
-        return ""
-    name = f.label_of(f.selected)
-    codes = {x.code: x for x in f.findings}
-    if "no_signal" in codes:
-        return f"The selected model ({name}) does no better than the same model trained on shuffled labels."
-    bnb = codes.get("baseline_not_beaten")
-    dummies = {m.name for m in f.models if m.family == "dummy"}
-    if bnb is not None and bnb.evidence.get("a") == f.selected and bnb.evidence.get("b") in dummies:
-        return f"The selected model ({name}) does not clearly beat the dummy baseline."
-    m = f.model(f.selected)
-    pm = f.primary_metric or ""
-    side = "test" if m and m.metrics.get("test") else "tune"
-    entry = ((m.metrics.get(side) or {}) if m else {}).get(pm)
-    score = f": {side} {metric_name(pm)} {fmt_ci(entry)}" if entry else ""
-    return f"The selected model is {name}{score}."
+    """One sentence on the selected model (made by :func:`deeprules_core.steps.headline`
+    when the facts were gathered, so the pages and the PDF say the same)."""
+    return f.statement
 
 
 def trials_text(m: ModelFacts, *, short: bool = False) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 #: bumped with each Alembic revision that changes the schema (kept in ``meta`` as well)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -177,4 +177,40 @@ test_set_log = Table(
     Column("at", String(40), nullable=False),
     Column("purpose", Text, nullable=False),
     Column("unlock_reason", Text, nullable=True),
+)
+
+# Schema 3 (Alembic revision 0003). The findings ledger (one study, one truth): every finding every step recorded, with the
+# step, the inputs' hashes and the time. A re-run of a step supersedes that step's earlier
+# rows (superseded_at is set; rows are never deleted), so the current findings of a study
+# are the rows with superseded_at NULL.
+findings_ledger = Table(
+    "findings_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", String(32), nullable=False, index=True),
+    Column("step", String(64), nullable=False),
+    Column("run_id", String(32), nullable=False),  # one per record_findings call
+    Column("finding_key", String(400), nullable=False),  # Finding.key: "code:col1,col2"
+    Column("code", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("tip", Integer, nullable=False),
+    Column("finding", Text, nullable=False),  # Finding.to_dict() as JSON
+    Column("input_hashes", Text, nullable=False, default="{}"),
+    Column("recorded_at", String(40), nullable=False),
+    Column("superseded_at", String(40), nullable=True),
+)
+
+# A user's written justification for leaving a finding as it is. It names the ledger row
+# it was given on and the finding's key, so it still holds when a re-run of the step
+# records the same finding again.
+finding_acknowledgements = Table(
+    "finding_acknowledgements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", String(32), nullable=False, index=True),
+    Column("ledger_id", Integer, ForeignKey("findings_ledger.id"), nullable=True),
+    Column("finding_key", String(400), nullable=False),
+    Column("justification", Text, nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("at", String(40), nullable=False),
 )

@@ -26,6 +26,7 @@ from ..findings import to_jsonable
 from ..study import utcnow
 from . import _schema as T
 from ._access import AccessMixin
+from ._ledger import LedgerMixin
 from ._migrate import is_current, upgrade
 from ._studies import StudiesMixin
 from ._users import User, as_user, os_user
@@ -73,7 +74,7 @@ class AuditEntry:
     detail: Mapping[str, Any]
 
 
-class Workspace(StudiesMixin, AccessMixin):
+class Workspace(StudiesMixin, AccessMixin, LedgerMixin):
     """Files and database of one deeprules installation, as seen by one user.
 
     Parameters

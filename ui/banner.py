@@ -1,0 +1,54 @@
+"""The carry-forward banner: the study's open errors from earlier steps, on every
+modelling page, each with a link to the page where it was found."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from deeprules_core.steps import open_errors
+from deeprules_core.store import step_title
+from deeprules_core.study import Study
+
+from . import state
+
+
+def _title(code: str) -> str:
+    from deeprules_core import findings
+
+    titles = getattr(findings, "TITLES", None) or {}
+    return str(titles.get(code) or code.replace("_", " ").capitalize())
+
+
+def _first_sentence(text: str) -> str:
+    head = text.split(". ")[0].rstrip(".")
+    return head + "."
+
+
+def open_errors_banner(study: Study, *, page: str) -> int:
+    """Show the study's open (unacknowledged) errors of the steps before ``page`` in one
+    compact banner; return how many there are."""
+    entries = open_errors(state.workspace(), study.id, page=page)
+    if not entries:
+        return 0
+    lines = [
+        f"- **{_title(e.finding.code)}**"
+        + (f" ({', '.join(e.finding.columns[:4])})" if e.finding.columns else "")
+        + f", found on *{step_title(e.step)}*: {_first_sentence(e.finding.message)}"
+        for e in entries
+    ]
+    n = len(entries)
+    with st.container(border=True, key=f"{page}.open_errors"):
+        st.error(
+            f"**{n} open error{'s' if n != 1 else ''} from earlier steps.** "
+            "Results on this page would be wrong to publish until "
+            + ("it is" if n == 1 else "they are")
+            + " fixed, or acknowledged with a written reason where "
+            + ("it was" if n == 1 else "they were")
+            + " found.\n"
+            + "\n".join(lines),
+            icon=":material/error:",
+        )
+        for step in dict.fromkeys(e.step for e in entries):
+            if step in state.PAGES:
+                state.link(step, f"Open {step_title(step)}")
+    return n
