@@ -51,7 +51,7 @@ def study_with_everything(workspace):
                           "logistic_regression": {"family": "logistic_regression", "kind": "baseline", "metrics": {}}}}  # fmt: skip
     workspace.put_json(study.id, "results", "baselines", results)
     finding = Finding("class_imbalance", "info", 1, "Balanced.", evidence={"ratio": 1.0})
-    workspace.put_json(study.id, "findings", "checks", [finding.to_dict()])
+    workspace.record_findings(study.id, step="checks", findings=[finding])  # the study's ledger
     return study, data, split, results
 
 

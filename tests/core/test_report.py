@@ -287,13 +287,15 @@ def test_build_report_reads_the_workspace(workspace, tmp_path):
     study = make_study()
     workspace.save_study(study)
     workspace.put_json(study.id, "results", "final", make_results())
-    workspace.put_json(study.id, "findings", "checks", [f.to_dict() for f in make_findings()])
+    # every step records its findings in the study's ledger; the report reads them from there
+    workspace.record_findings(study.id, step="checks", findings=make_findings())
     guard = Finding(
         "attribution_on_confounder", "warning", 9, "gene_0 tracks the plate.", columns=("gene_0",)
     )
     interpretation = {"models": {"logistic_regression": {"global": {"rows": []}, "coefficients": {"rows": []}}},
                       "guard": {"top_features": ["gene_0", "gene_1"]}, "findings": [guard.to_dict()]}  # fmt: skip
     workspace.put_json(study.id, "interpretation", "interpretation", interpretation)
+    workspace.record_findings(study.id, step="interpret", findings=[guard])
     facts = facts_from_workspace(workspace, study)
     assert facts.selected == "logistic_regression" and len(facts.findings) == 4
     assert facts.interpret["method"] == ["permutation importance", "model coefficients"]
