@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .errors import DeepRulesError, from_os_error, one_line
 
@@ -28,6 +28,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {one_line(message, MAX_MESSAGE)} (see '{self.prog} --help')\n")
+
+if TYPE_CHECKING:
+    from .audit import AuditResult
+    from .study import Roles
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,14 +84,35 @@ def _audit(args: argparse.Namespace) -> int:
     if args.json_out:  # whole or not at all: never a 0-byte file
         atomic_write(args.json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False))
     if args.pdf_out:
-        from .report import report_from_parts
-        from .study import Study
-
-        study = Study.new(Path(args.data).name).with_roles(roles)
-        report_from_parts(
-            study, findings=result.findings, results=None, dataset=result.dataset, out_pdf=Path(args.pdf_out)
-        )
+        _audit_pdf(args, roles, result)
     return 0
+
+
+def _audit_pdf(args: argparse.Namespace, roles: Roles, result: AuditResult) -> None:
+    """The audit's PDF, made like every other report: the findings go into a study's
+    ledger (in a throw-away workspace) and the report reads them from there."""
+    import tempfile
+
+    from .report import report_from_parts
+    from .store import Workspace
+    from .study import Study
+
+    with tempfile.TemporaryDirectory(prefix="deeprules-audit-") as tmp:
+        ws = Workspace(tmp, db_url=f"sqlite:///{Path(tmp) / 'audit.sqlite'}")
+        study = ws.save_study(Study.new(Path(args.data).name).with_roles(roles), action="audit")
+        ws.record_findings(
+            study.id,
+            step="checks",
+            findings=result.findings,
+            input_hashes={"dataset": result.dataset["sha256"]},
+        )
+        report_from_parts(
+            study,
+            findings=ws.current_findings(study.id),
+            results=None,
+            dataset=result.dataset,
+            out_pdf=Path(args.pdf_out),
+        )
 
 
 def _run(args: argparse.Namespace) -> int:

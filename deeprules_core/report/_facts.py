@@ -150,6 +150,7 @@ class ReportFacts:
     outputs: str = "pdf"  # one of OUTPUTS: what is written next to this report
     n_rows: Mapping[str, int] = field(default_factory=dict)  # labelled rows per side (results)
     privacy: Mapping[str, Any] = field(default_factory=dict)  # Tip 10: report._privacy.load_privacy
+    warnings: tuple[str, ...] = ()  # the headline's warnings (a label leak, metadata that reach the score)
 
     # ---- derived views -------------------------------------------------------
     @property
@@ -561,9 +562,10 @@ def gather_facts(
     )
     # the sentence the Baselines and Evaluate pages show too (one engine function): display
     # names, "selected" not "best", "inconclusive (n = ...)", a leaked or metadata-reached score
-    from ..steps._headline import headline
+    from ..steps._headline import headline, headline_warnings
 
     said = headline(
         results, facts.findings, interpretation=interp, metric_label=metric_name, fmt_interval=fmt_ci
     )
-    return replace(facts, statement=said or facts.statement)
+    warned = headline_warnings(results, facts.findings, interpretation=interp) if results else []
+    return replace(facts, statement=said or facts.statement, warnings=tuple(warned))

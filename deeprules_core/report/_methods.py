@@ -71,12 +71,32 @@ def _design(f: ReportFacts) -> list[str]:
                 + (f", {acks} of them acknowledged with a written justification" if acks else "")
                 + "."
             )
+            unresolved = [
+                x for x in f.findings if x.severity == "error" and f.study.acknowledgement(x.key) is None
+            ]
+            if unresolved:
+                out.append(
+                    "Not resolved, and qualifying every result below: "
+                    + "; ".join(
+                        _finding_title(x.code) + (f" ({', '.join(x.columns[:4])})" if x.columns else "")
+                        for x in unresolved
+                    )
+                    + "."
+                )
         else:
             out.append(f"Before modelling, the data passed {what} with no error and no warning.")
     if r.batch or r.covariates:
         meta = _join([*r.batch, *r.covariates])
         out.append(f"Batch and covariate columns ({meta}) were tested for association with the outcome.")
     return out
+
+
+def _finding_title(code: str) -> str:
+    """A finding's display title (the findings module's, when it has one)."""
+    from .. import findings
+
+    titles = getattr(findings, "TITLES", None) or {}
+    return str(titles.get(code) or code.replace("_", " "))
 
 
 def _split(f: ReportFacts) -> list[str]:
@@ -138,6 +158,8 @@ def _models(f: ReportFacts) -> list[str]:
                 "the locked test set" if side == "test" else "the tuning set (the test set was not yet used)"
             )
             out.append(f"The selected model, {f.label_of(sel.name)}, reached {_join(metrics)} on {where}.")
+            if f.warnings:  # the same warnings as the headline: a score is never reported bare
+                out.append("Caution: " + "; ".join(f.warnings) + ".")
     unit = f"individuals ({f.study.roles.group})" if f.study.roles.group else "samples"
     out.append(f"Confidence intervals are 95% bootstrap intervals resampling {unit}.")
     sl = f.shuffled_control
