@@ -9,7 +9,6 @@ duplicates, a confounded plate) and a study whose batches hold a single class ea
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -142,7 +141,9 @@ def _words(text: str) -> str:
 
 
 @pytest.mark.parametrize("case", ["planted", "confounded"])
-def test_the_app_and_run_record_the_same_ledger_and_write_the_same_report(case, _isolated_workspace, tmp_path):
+def test_the_app_and_run_record_the_same_ledger_and_write_the_same_report(
+    case, _isolated_workspace, tmp_path
+):
     data, roles = (_planted if case == "planted" else _confounded)(tmp_path)
     ws_app, id_app, pdf_app = app_path(_isolated_workspace, data, roles)
     strategy = ws_app.get_study(id_app).step("split").params["strategy"]  # the page's suggestion
@@ -163,8 +164,9 @@ def test_the_app_and_run_record_the_same_ledger_and_write_the_same_report(case, 
         head = _words(f["message"])[:80]
         if f["severity"] != "info":
             assert head in text_app and head in text_run, (step, f["code"])
-    assert ws_app.get_study(id_app).step("report").summary["statuses"] == (
-        ws_run.get_study(id_run).step("report").summary["statuses"]
+    assert (
+        ws_app.get_study(id_app).step("report").summary["statuses"]
+        == (ws_run.get_study(id_run).step("report").summary["statuses"])
     )
     if case == "planted":  # the leak and the missing values the issue saw dropped from the app's PDF
         codes = {f["code"] for _, f in app_ledger}

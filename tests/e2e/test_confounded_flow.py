@@ -61,6 +61,7 @@ def test_confounded_study_from_upload_to_pdf(tmp_path):
             page.goto(f"{server.url}/data?study={study_id}")
             _settle(page)
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(data))
+
             def box(label: str):  # the first form's text box of that label (not its help button)
                 return page.get_by_role("textbox", name=re.compile("^" + re.escape(label))).first
 
@@ -76,7 +77,9 @@ def test_confounded_study_from_upload_to_pdf(tmp_path):
             page.get_by_role("button", name="Save dataset").click()
             _settle(page)
             _no_error(page, "data (upload)")
-            assert "Dataset: confounded_batches.csv" in page.inner_text("body"), _words(page.inner_text("body"))[-1500:]
+            assert "Dataset: confounded_batches.csv" in page.inner_text("body"), _words(
+                page.inner_text("body")
+            )[-1500:]
             page.get_by_role("button", name="Save roles").click()
             _settle(page)
             _no_error(page, "data")
