@@ -81,7 +81,9 @@ with st.form("deep.form"):
         max_value=50,
         value=3,
         key="deep.n_shuffles",
-        help="Each run trains the chosen network on shuffled labels.",
+        help="Each run trains the chosen network on shuffled labels. With n runs the smallest p-value "
+        "is 1/(n + 1): 19 runs are needed before p can reach 0.05 (the control counts as passed at p ≤ 0.05); "
+        "fewer runs give an inconclusive control.",
     )
     n_boot = c5.number_input(
         "Bootstrap resamples", min_value=0, max_value=10000, value=1000, step=100, key="deep.n_boot"

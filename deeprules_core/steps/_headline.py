@@ -123,14 +123,24 @@ def headline_warnings(
     metric = str(meta.get("metric") or "")
     value = meta.get("value", meta.get("score"))
     panel = ((entry.get("metrics") or {}).get("tune") or {}).get(metric) or {}
-    low = panel.get("low") if _finite(panel.get("low")) else panel.get("value")
+    mine = panel.get("value")
+    low = panel.get("low") if _finite(panel.get("low")) else mine
     p = meta.get("p_value")
-    if _finite(value) and _finite(low) and _finite(p) and float(p) <= 0.05 and float(value) >= float(low):
+    if (
+        isinstance(value, int | float)
+        and isinstance(low, int | float)
+        and isinstance(mine, int | float)
+        and isinstance(p, int | float)
+        and _finite(value)
+        and _finite(low)
+        and p <= 0.05
+        and value >= low
+    ):
         cols = ", ".join(map(str, meta.get("columns") or [])) or "batch and covariates"
         out.append(
             f"the metadata alone ({cols}) reach {metric.replace('_', ' ')} {float(value):.3f}, as high as "
-            f"the {name}'s {float(panel.get('value', low)):.3f}: the score may come from the batch or a "
-            "covariate, not the biology"
+            f"the {name}'s {float(mine):.3f}: the score may come from the batch or a covariate, not the "
+            "biology"
         )
     return out
 

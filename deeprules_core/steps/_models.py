@@ -154,7 +154,7 @@ def run_deep_step(
     baselines = _merge_base(ws, study.id)
     budget = int(budget or (baselines or {}).get("budget") or DEFAULT_BUDGET)
     seed = int(seed if seed is not None else (baselines or {}).get("seed", 0))
-    settings = {
+    settings: dict[str, Any] = {
         "kind": kind,
         "budget": budget,
         "seed": seed,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import DeepRulesError
+from ..errors import DeepRulesError, StoreError
 from ..findings import Finding
 from ..study import Study
 from ._common import design_dict, digest, memo, record_step, step_summary
@@ -119,6 +119,8 @@ def run_split(ws: Any, study: Study, split: Any, df: pd.DataFrame | None = None)
         df = load_dataset(ws, study.dataset.dataset_id)  # type: ignore[union-attr]
     findings = audit_split(df, study.roles, split)
     latest = ws.get_study(study.id)
-    record = save_split(ws, latest, split).step("split")
-    record = replace(record, summary={**record.summary, **step_summary(findings)})
+    saved = save_split(ws, latest, split).step("split")
+    if saved is None:  # save_split always adds the record
+        raise StoreError("The split was stored but not recorded in the study; save it again.")
+    record = replace(saved, summary={**saved.summary, **step_summary(findings)})
     return record_step(ws, latest, record, findings, action="save_split", always=True)
