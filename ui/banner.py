@@ -13,10 +13,10 @@ from . import state
 
 
 def _title(code: str) -> str:
-    from deeprules_core import findings
+    from deeprules_core import names
 
-    titles = getattr(findings, "TITLES", None) or {}
-    return str(titles.get(code) or code.replace("_", " ").capitalize())
+    title = getattr(names, "finding_title", None)  # plain-words titles, where they exist
+    return str(title(code)) if title else code.replace("_", " ").capitalize()
 
 
 def _first_sentence(text: str) -> str:

@@ -92,11 +92,11 @@ def _design(f: ReportFacts) -> list[str]:
 
 
 def _finding_title(code: str) -> str:
-    """A finding's display title (the findings module's, when it has one)."""
-    from .. import findings
+    """A finding's display title (deeprules_core.names', where it has one)."""
+    from .. import names
 
-    titles = getattr(findings, "TITLES", None) or {}
-    return str(titles.get(code) or code.replace("_", " "))
+    title = getattr(names, "finding_title", None)
+    return str(title(code)) if title else code.replace("_", " ")
 
 
 def _split(f: ReportFacts) -> list[str]:
