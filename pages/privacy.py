@@ -21,6 +21,7 @@ from deeprules_core.privacy import (
 )
 from deeprules_core.store._workspace import current_user
 from ui import state
+from ui.banner import open_errors_banner
 from ui.jobs import job_panel
 
 st.title("Privacy")
@@ -33,6 +34,7 @@ st.caption(
 
 study = state.require_study()
 ws = state.workspace()
+open_errors_banner(study, page="privacy")
 try:
     view = privacy_overview(ws, study)
 except DeepRulesError as exc:
