@@ -46,7 +46,8 @@ def load_findings(ws: Workspace, study: Study) -> list[Finding] | None:
         study.step(n) for n in ("checks", "confounds", "audit", "run")
     ):
         return None
-    return ws.current_findings(study.id)
+    sha = study.dataset.sha256 if study.dataset is not None else None
+    return ws.current_findings(study.id, dataset=sha)  # not those of a table since replaced
 
 
 def load_table(ws: Workspace, study: Study) -> Any:

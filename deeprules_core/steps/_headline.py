@@ -35,8 +35,11 @@ INCONCLUSIVE_BELOW = 30
 
 def open_errors(ws: Any, study_id: str, *, page: str) -> list[Any]:
     """The study's current errors that nobody acknowledged, from the steps before ``page``
-    (every step for ``report``): ledger entries with ``step`` (where they were found)."""
-    return list(ws.open_findings(study_id, severities=("error",), before=page))
+    (every step for ``report``), on the study's current table: ledger entries with
+    ``step`` (where they were found)."""
+    study = ws.get_study(study_id)
+    sha = study.dataset.sha256 if study.dataset is not None else None
+    return list(ws.open_findings(study_id, severities=("error",), before=page, dataset=sha))
 
 
 def _finite(v: Any) -> bool:
@@ -204,4 +207,5 @@ def study_headline(ws: Any, study: Any, results: Mapping[str, Any] | None) -> st
     """The headline of the study's results as the PDF prints it: with the study's current
     findings (the ledger's) and its interpretation, if any."""
     interp = ws.get_json(study.id, "interpretation", "interpretation")
-    return headline(results, ws.current_findings(study.id), interpretation=interp)
+    sha = study.dataset.sha256 if study.dataset is not None else None
+    return headline(results, ws.current_findings(study.id, dataset=sha), interpretation=interp)

@@ -15,8 +15,10 @@ __all__ = ["study_findings", "write_report"]
 
 
 def study_findings(ws: Any, study: Study) -> list[Finding]:
-    """The study's current findings, from its ledger (one per finding, errors first)."""
-    return list(ws.current_findings(study.id))
+    """The study's current findings on its current table, from its ledger (one per
+    finding, errors first)."""
+    sha = study.dataset.sha256 if study.dataset is not None else None
+    return list(ws.current_findings(study.id, dataset=sha))
 
 
 def write_report(

@@ -25,8 +25,11 @@ def _open_confounding(ws: Any, study: Study) -> list[Finding]:
     """The study's unresolved batch × label confounding (open errors of earlier steps)."""
     if ws is None:
         return []
+    sha = study.dataset.sha256 if study.dataset is not None else None
     return [
-        e.finding for e in ws.open_findings(study.id, before="split") if e.finding.code == "batch_confounding"
+        e.finding
+        for e in ws.open_findings(study.id, before="split", dataset=sha)
+        if e.finding.code == "batch_confounding"
     ]
 
 

@@ -233,10 +233,13 @@ class LedgerMixin:
         steps: Sequence[str] | None = None,
         include_superseded: bool = False,
         dedupe: bool = True,
+        dataset: str | None = None,
     ) -> list[LedgerEntry]:
         """The study's current ledger entries (errors first), optionally of some steps only.
 
         ``dedupe``: one entry per finding when two steps recorded the same one.
+        ``dataset``: the sha256 of the study's current table; entries recorded on another
+        table (before the user loaded a new file) are left out.
         """
         q = select(T.findings_ledger).where(T.findings_ledger.c.study_id == study_id)
         if steps is not None:
@@ -263,11 +266,16 @@ class LedgerMixin:
             )
             for r in rows
         ]
+        if dataset is not None:
+            out = [e for e in out if e.input_hashes.get("dataset", dataset) == dataset]
         return _dedupe(out) if dedupe and not include_superseded else out
 
-    def current_findings(self, study_id: str, *, steps: Sequence[str] | None = None) -> list[Finding]:
-        """The study's current findings, one per finding, errors first."""
-        return [e.finding for e in self.findings(study_id, steps=steps)]
+    def current_findings(
+        self, study_id: str, *, steps: Sequence[str] | None = None, dataset: str | None = None
+    ) -> list[Finding]:
+        """The study's current findings, one per finding, errors first (``dataset``: see
+        :meth:`findings`)."""
+        return [e.finding for e in self.findings(study_id, steps=steps, dataset=dataset)]
 
     def recorded_steps(self, study_id: str) -> set[str]:
         """Steps that recorded findings (even superseded) for the study."""
@@ -284,11 +292,12 @@ class LedgerMixin:
         *,
         severities: Sequence[str] = ("error",),
         before: str | None = None,
+        dataset: str | None = None,
     ) -> list[LedgerEntry]:
         """Current, unacknowledged findings of the given severities (errors by default).
 
         ``before``: only those recorded by steps that come before this one in
-        :data:`STEP_ORDER` (what a page must carry forward).
+        :data:`STEP_ORDER` (what a page must carry forward). ``dataset``: see :meth:`findings`.
         """
         bad = [s for s in severities if s not in SEVERITIES]
         if bad:
@@ -296,7 +305,7 @@ class LedgerMixin:
         limit = _ORDER.get(before, len(_ORDER)) if before is not None else len(_ORDER) + 1
         return [
             e
-            for e in self.findings(study_id)
+            for e in self.findings(study_id, dataset=dataset)
             if e.finding.severity in severities
             and e.acknowledgement is None
             and _ORDER.get(e.step, len(_ORDER)) < limit

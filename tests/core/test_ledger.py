@@ -151,3 +151,13 @@ def test_headline_warns_of_a_leak_and_of_metadata_that_reach_the_score():
     text = steps.headline(_results(200, meta=0.8))
     assert "the metadata alone (plate) reach balanced accuracy 0.800" in text
     assert "metadata alone" not in steps.headline(_results(200, meta=0.5))
+
+
+def test_findings_of_a_replaced_table_are_not_current(workspace):
+    s = workspace.create_study("new table")
+    workspace.record_findings(
+        s.id, step="checks", findings=[_f("duplicate_ids")], input_hashes={"dataset": "old"}
+    )
+    assert len(workspace.open_findings(s.id, dataset="old")) == 1
+    assert workspace.open_findings(s.id, dataset="new") == []
+    assert workspace.current_findings(s.id, dataset="new") == []
