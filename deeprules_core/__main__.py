@@ -29,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {one_line(message, MAX_MESSAGE)} (see '{self.prog} --help')\n")
 
+
 if TYPE_CHECKING:
     from .audit import AuditResult
     from .study import Roles
