@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 #: bumped with each Alembic revision that changes the schema (kept in ``meta`` as well)
@@ -166,6 +167,21 @@ jobs = Table(
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("owner", Text, nullable=True, index=True),  # the user who submitted it; it runs as them
     Column("owner_role", String(16), nullable=True),
+    # schema 3 (jobs at lab scale): fencing, the fair queue, executors
+    Column("attempt", String(32), nullable=True),  # token of the one attempt allowed to write
+    Column("queued_at", String(40), nullable=True),  # microsecond time: the queue's order
+    Column("executor", String(16), nullable=True),  # local | slurm | inline (run in-process)
+    Column("external_id", String(64), nullable=True),  # the SLURM job id
+    Column("host", Text, nullable=True),  # machine of a local job's process
+    # at most one queued or running job per study and step: a second submission finds the first
+    Index(
+        "ux_jobs_active_step",
+        "study_id",
+        "kind",
+        unique=True,
+        sqlite_where=text("status IN ('queued', 'running')"),
+        postgresql_where=text("status IN ('queued', 'running')"),
+    ),
 )
 
 test_set_log = Table(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +117,8 @@ class Workspace(StudiesMixin, AccessMixin, LedgerMixin):
             ) from exc
         url = db_url or os.environ.get("DEEPRULES_DB_URL") or f"sqlite:///{self.home / 'deeprules.sqlite'}"
         self.db_url = url
+        #: called first in every write transaction (a job attempt's fence); None: no fence
+        self.write_fence: Callable[[Connection], None] | None = None
         try:
             if url.startswith("sqlite"):
                 self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
@@ -177,11 +179,18 @@ class Workspace(StudiesMixin, AccessMixin, LedgerMixin):
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One write transaction: everything inside lands, or nothing does. On SQLite it
-        takes the write lock at once (BEGIN IMMEDIATE), so two writers queue, not fail."""
+        takes the write lock at once (BEGIN IMMEDIATE), so two writers queue, not fail.
+
+        When :attr:`write_fence` is set (a background job's attempt, see
+        :mod:`deeprules_core.jobs`), it runs first inside the transaction and raises if
+        this process may no longer write; the whole transaction is then rolled back.
+        """
         with self._db_errors(), self.engine.connect() as c:
             c.info[_IMMEDIATE] = True
             try:
                 with c.begin():
+                    if self.write_fence is not None:
+                        self.write_fence(c)
                     yield c
             finally:
                 c.info.pop(_IMMEDIATE, None)
