@@ -31,9 +31,18 @@ def job_panel(job_id: str, *, key: str, poll_s: float = 1.0) -> Job:
     return job
 
 
+def status_line(job: Job) -> str:
+    """What the job is doing, in words: 'queued, 2 ahead of you' while it waits here."""
+    if job.status == "queued" and job.attempt is None and job.executor == "local":
+        ahead = jobs.queue_position(state.workspace(), job.id)
+        if ahead is not None:
+            return f"queued, {ahead} ahead of you" if ahead else "queued, next to start"
+    return job.message or job.status
+
+
 def _render(job: Job, *, key: str) -> None:
     if job.status in ("queued", "running"):
-        st.progress(job.progress, text=f"{job.kind}: {job.message or job.status} ({job.progress:.0%})")
+        st.progress(job.progress, text=f"{job.kind}: {status_line(job)} ({job.progress:.0%})")
         st.caption(
             "This runs in the background: you can leave this page or close the browser; the result is kept."
         )

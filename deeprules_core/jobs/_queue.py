@@ -332,6 +332,9 @@ def reap(ws: Workspace, *, stale_after_s: float | None = None) -> int:
             reason = f"it sent no sign of life for {silent:.0f} s"
         else:
             continue
+        if dead and job.cancel_requested:  # stopped by the SIGTERM of a cancel before it could say so
+            n += _finish(ws, job, "job_cancelled", status="cancelled", message="cancelled by the user")
+            continue
         error = f"The job failed: {reason}. Start it again from its page."
         n += _finish(ws, job, "job_reaped", status="failed", message="failed", error=error)
     dispatch(ws)

@@ -92,3 +92,25 @@ def test_start_submits_a_job_and_results_show_as_a_table(_isolated_workspace):
     submitted = jobs.list_jobs(ws, sid, kind="baselines")
     assert len(submitted) == 1 and submitted[0].params["budget"] == 2
     jobs.cancel(ws, submitted[0].id)
+
+
+def test_a_queued_run_says_how_many_are_ahead(_isolated_workspace, monkeypatch):
+    """One slot, held by bob; carol and dave wait; this study's baselines are third."""
+    monkeypatch.setenv("DEEPRULES_MAX_JOBS", "1")
+    ws, sid = make_study(_isolated_workspace)
+    others = []
+    for user in ("bob", "carol", "dave"):
+        other = Workspace(_isolated_workspace)
+        other.user = user  # type: ignore[attr-defined]
+        others.append(
+            jobs.submit(other, target="deeprules_core.jobs:sleep_job", kind="sleep", params={"seconds": 60})
+        )
+    mine = jobs.submit(ws, target="deeprules_core.jobs:echo_job", kind="baselines", study_id=sid)
+    try:
+        assert jobs.queue_position(ws, mine) == 2
+        at = _page(sid)
+        assert not at.exception
+        assert any("queued, 2 ahead of you" in str(p.proto) for p in at.get("progress"))
+    finally:
+        for j in [mine, *others]:
+            jobs.cancel(ws, j)
