@@ -23,15 +23,11 @@ from ..store import _schema as T
 from ._config import heartbeat_s
 from ._records import Job, JobCancelled, JobContext, JobFenced, fence_update, make_fence, now, read_job
 
-__all__ = ["run_job", "wait", "slurm_entry", "main", "JobStopped", "JobTimedOut"]
+__all__ = ["run_job", "wait", "slurm_entry", "main", "JobStopped"]
 
 
 class JobStopped(Exception):
     """A signal stopped the job without the user asking (shutdown, the cluster)."""
-
-
-class JobTimedOut(Exception):
-    """The cluster warned that the job's time limit is near (SIGUSR2 from SLURM)."""
 
 
 def _claim_here(ws: Workspace, job: Job) -> str:
@@ -99,8 +95,7 @@ def run_job(ws: Workspace, job_id: str, *, attempt: str | None = None, in_worker
         if values is not None:
             values["finished_at"] = now()
             detail = {"job": job_id, "kind": job.kind, "status": values["status"]}
-            if values.get("error"):
-                detail["reason"] = values["error"]
+            detail["reason"] = values.get("error") or values.get("message")
             try:
                 with ws.transaction() as c:  # fenced: a dead attempt's status never lands
                     c.execute(update(T.jobs).where(T.jobs.c.id == job_id).values(**values))
@@ -130,14 +125,6 @@ def _execute(ws: Workspace, job: Job, ctx: JobContext) -> dict[str, Any] | None:
         return None
     except JobCancelled:
         return {"status": "cancelled", "message": "cancelled by the user"}
-    except JobTimedOut:
-        limit = job.params.get("_slurm", {}).get("time", "?")
-        return {
-            "status": "failed",
-            "message": "failed",
-            "error": f"The job reached its time limit of {limit} min on the cluster and was stopped. Ask for "
-            "more time (DEEPRULES_SLURM_TIME_MIN) or a smaller search budget.",
-        }
     except JobStopped as exc:
         if job.executor == "slurm":
             return None  # the cluster's own account says why (settled by reap)
@@ -182,7 +169,10 @@ def _signals(ws: Workspace, job_id: str) -> None:
         raise JobStopped("it received SIGTERM (the machine is shutting down or an administrator stopped it)")
 
     def on_usr2(_sig: int, _frame: Any) -> None:
-        raise JobTimedOut()
+        # SLURM's early warning of the time limit (submitit's checkpoint signal). The job
+        # cannot checkpoint, so it keeps working: at the limit SLURM stops it, and its
+        # TIMEOUT state is recorded with the reason (settle_external).
+        print(f"Job {job_id}: the cluster's time limit is near.", file=sys.stderr, flush=True)
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGUSR2, on_usr2)

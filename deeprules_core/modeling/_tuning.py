@@ -171,38 +171,27 @@ def tune_family(
         n_classes=n_classes,
     )
     fold_scores: dict[int, list[float]] = {}
+    objective = make_objective(family, X, y, folds, kw, info, fold_scores, progress, budget)
+    spread = _spread_config(budget)
+    if spread is not None:  # the trials run as a SLURM job array sharing one Optuna study
+        from ._spread import spread_study
 
-    def objective(trial: Any) -> float:
-        params = fam.space(trial, info)
-        scores: list[float] = []
-        fold_scores[trial.number] = scores
-        try:
-            for step, score in enumerate(iter_cv_scores(family, params, X, y, folds, **kw)):
-                scores.append(score)
-                finite = [v for v in scores if np.isfinite(v)]
-                if finite and step < len(folds) - 1:
-                    trial.report(float(np.mean(finite)), step)
-                    if trial.should_prune():
-                        raise optuna.TrialPruned()
-        finally:
-            if progress:
-                progress((trial.number + 1) / budget, f"{family}: trial {trial.number + 1} of {budget}")
-        finite = [v for v in scores if np.isfinite(v)]
-        return float(np.mean(finite)) if finite else float("nan")
-
-    study = optuna.create_study(
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP, n_warmup_steps=PRUNE_WARMUP),
-    )
-    study.optimize(objective, n_trials=budget, catch=(ValueError, ArithmeticError))
+        payload = {"X": X, "y": y, "folds": list(folds), "kw": kw, "info": info, "seed": seed}
+        study = spread_study(family, payload, budget=budget, config=spread, progress=progress)
+    else:
+        study = optuna.create_study(
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP, n_warmup_steps=PRUNE_WARMUP),
+        )
+        study.optimize(objective, n_trials=budget, catch=(ValueError, ArithmeticError))
     trials = [
         {
             "number": t.number,
             "params": dict(t.params),
             "value": t.value,
             "state": t.state.name,
-            "fold_scores": fold_scores.get(t.number, []),
+            "fold_scores": fold_scores.get(t.number) or list(t.user_attrs.get("fold_scores", [])),
             "duration_s": t.duration.total_seconds() if t.duration else None,
         }
         for t in study.trials
@@ -223,12 +212,65 @@ def tune_family(
         family,
         params,
         float(best.value or 0.0),
-        fold_scores.get(best.number, []),
+        fold_scores.get(best.number) or list(best.user_attrs.get("fold_scores", [])),
         len(study.trials),
         trials,
         _pruning_note(trials),
         time.perf_counter() - t0,
     )
+
+
+def make_objective(
+    family: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: Sequence[FoldData],
+    kw: dict[str, Any],
+    info: SpaceInfo,
+    fold_scores: dict[int, list[float]],
+    progress: Progress | None,
+    budget: int,
+) -> Callable[[Any], float]:
+    """Optuna's objective for one family: the mean primary metric over the CV folds,
+    pruned fold by fold. Each trial's fold scores go to ``fold_scores`` (and, in a
+    shared study, to the trial's ``fold_scores`` attribute)."""
+    import optuna
+
+    fam = FAMILIES[family]
+
+    def objective(trial: Any) -> float:
+        params = fam.space(trial, info)
+        scores: list[float] = []
+        fold_scores[trial.number] = scores
+        try:
+            for step, score in enumerate(iter_cv_scores(family, params, X, y, folds, **kw)):
+                scores.append(score)
+                finite = [v for v in scores if np.isfinite(v)]
+                if finite and step < len(folds) - 1:
+                    trial.report(float(np.mean(finite)), step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+        finally:
+            if not isinstance(trial.storage, optuna.storages.InMemoryStorage):
+                trial.set_user_attr("fold_scores", [float(v) for v in scores])
+            if progress:
+                progress((trial.number + 1) / budget, f"{family}: trial {trial.number + 1} of {budget}")
+        finite = [v for v in scores if np.isfinite(v)]
+        return float(np.mean(finite)) if finite else float("nan")
+
+    return objective
+
+
+def _spread_config(budget: int) -> Any | None:
+    """The executor configuration when this search is to run as a SLURM array, else None."""
+    import os
+
+    if os.environ.get("DEEPRULES_EXECUTOR", "local").strip().lower() != "slurm" or budget < 2:
+        return None
+    from ..jobs._config import ExecutorConfig
+
+    config = ExecutorConfig.from_env()
+    return config if config.search_workers > 1 else None
 
 
 def _pruning_note(trials: Sequence[dict[str, Any]]) -> str:

@@ -43,7 +43,11 @@ def test_ten_jobs_of_three_users_two_at_a_time_round_robin(_isolated_workspace, 
     ids = []
     for u in users:  # everything is queued before the first slot is handed out
         jid = jobs.submit(
-            spaces[u], target="deeprules_core.jobs:sleep_job", kind="sleep", params={"seconds": 0.3}, start=False
+            spaces[u],
+            target="deeprules_core.jobs:sleep_job",
+            kind="sleep",
+            params={"seconds": 0.3},
+            start=False,
         )
         ids.append(jid)
     ws = spaces["alice"]
@@ -81,7 +85,10 @@ def test_the_per_user_limit_lets_another_user_through(_isolated_workspace, monke
     monkeypatch.setenv("DEEPRULES_MAX_JOBS", "3")
     monkeypatch.setenv("DEEPRULES_MAX_JOBS_PER_USER", "1")
     alice, bob = _as(_isolated_workspace, "alice"), _as(_isolated_workspace, "bob")
-    a = [jobs.submit(alice, target="deeprules_core.jobs:sleep_job", kind="s", params={"seconds": 20}) for _ in "xy"]
+    a = [
+        jobs.submit(alice, target="deeprules_core.jobs:sleep_job", kind="s", params={"seconds": 20})
+        for _ in "xy"
+    ]
     b = jobs.submit(bob, target="deeprules_core.jobs:sleep_job", kind="s", params={"seconds": 20})
     try:
         states = {j: jobs.get_job(alice, j) for j in [*a, b]}
@@ -108,7 +115,9 @@ def test_jobs_outlive_the_app_and_queued_ones_start_when_a_slot_frees(_isolated_
     """An 'app' process submits two jobs with one slot and exits; the running job keeps
     running and is found again, and the queued one starts when it ends, with no app."""
     monkeypatch.setenv("DEEPRULES_MAX_JOBS", "1")
-    out = subprocess.run([sys.executable, "-c", SUBMIT], capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", SUBMIT], capture_output=True, text=True, check=True, timeout=120
+    )
     first, second = out.stdout.split()
     ws = Workspace(_isolated_workspace)  # the restarted app
     a, b = jobs.get_job(ws, first), jobs.get_job(ws, second)
