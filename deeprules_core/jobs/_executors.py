@@ -201,7 +201,7 @@ def settle_external(ws: Workspace, job: Job, *, stale_after_s: float) -> int:
             return int(_finish(ws, job, "job_reaped", status="failed", message="failed", error=error))
         return 0
     status, reason = _outcome(job, state, str(info.get("NodeList") or ""), str(sj.paths.stdout))
-    action = "job_cancelled" if status == "cancelled" else "job_reaped"
+    action = "job_cancelled" if status == "cancelled" else "job_failed"
     values: dict[str, Any] = {"status": status, "message": reason if status == "cancelled" else "failed"}
     if status == "failed":
         values["error"] = reason

@@ -180,6 +180,7 @@ def _signals(ws: Workspace, job_id: str) -> None:
 
 def slurm_entry(home: str, db_url: str, job_id: str, attempt: str, owner: str | None) -> str:
     """What a SLURM job runs (through submitit): the same attempt as a local process."""
+    os.environ["DEEPRULES_HOME"], os.environ["DEEPRULES_DB_URL"] = home, db_url  # for what it starts
     ws = open_workspace(home, db_url, owner)
     _signals(ws, job_id)  # after submitit's own handlers, which would ignore SIGTERM
     return run_job(ws, job_id, attempt=attempt, in_worker=True).status
