@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the whole workflow from a study file, headless")
     r.add_argument("study", help="the YAML study file")
     r.add_argument("--out", required=True, help="output folder")
+    r.add_argument(
+        "--executor",
+        choices=("local", "slurm"),
+        help="where the hyper-parameter searches run: this machine, or a SLURM job array per model "
+        "family (default: DEEPRULES_EXECUTOR, else local; SLURM settings: DEEPRULES_SLURM_*)",
+    )
     return p
 
 
@@ -120,6 +126,10 @@ def _run(args: argparse.Namespace) -> int:
     from ._files import staged_output
     from .workflow import run_study
 
+    if args.executor:
+        os.environ["DEEPRULES_EXECUTOR"] = args.executor
+        if args.executor == "slurm":  # the shared search storage and the workers' logs go with the run
+            os.environ.setdefault("DEEPRULES_HOME", str(Path(args.out).resolve() / "cluster"))
     out = Path(args.out)
     # written beside the output folder and moved in at the end: a failed run leaves it as it was
     with staged_output(out) as stage:

@@ -191,6 +191,18 @@ def _claim_next(ws: Workspace) -> Job | None:
 
 def dispatch(ws: Workspace) -> list[str]:
     """Hand queued jobs to their executor while slots are free. Returns the ids started."""
+    with ws.engine.connect() as c:  # most polls find nothing waiting: no write, no lock
+        waiting = c.execute(
+            select(T.jobs.c.id)
+            .where(
+                T.jobs.c.status == "queued",
+                T.jobs.c.attempt.is_(None),
+                T.jobs.c.executor.is_(None) | (T.jobs.c.executor != "inline"),
+            )
+            .limit(1)
+        ).first()
+    if waiting is None:
+        return []
     started: list[str] = []
     while (job := _claim_next(ws)) is not None:
         from ._executors import launch

@@ -165,9 +165,9 @@ def spread_study(
         raise
     finally:
         Path(payload_path).unlink(missing_ok=True)
-    running = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.RUNNING]
-    for t in running:  # its worker died: the trial is lost, recorded as failed
-        rdb.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    running = [tr for tr in study.get_trials(deepcopy=False) if tr.state == optuna.trial.TrialState.RUNNING]
+    for tr in running:  # its worker died (every task has ended): the trial is lost, recorded as failed
+        rdb.set_trial_state_values(tr._trial_id, optuna.trial.TrialState.FAIL)
     if not study.get_trials(deepcopy=False):
         errors = [str(t.exception()) for t in tasks if t.exception() is not None]
         raise ModelError(
@@ -186,7 +186,7 @@ def _follow(study: Any, tasks: list[Any], *, family: str, budget: int, progress:
         optuna.trial.TrialState.PRUNED,
         optuna.trial.TrialState.FAIL,
     )
-    last = -1
+    last, tick = -1, 0
     while True:
         done = len(study.get_trials(deepcopy=False, states=finished))
         if done != last and progress:
@@ -194,6 +194,10 @@ def _follow(study: Any, tasks: list[Any], *, family: str, budget: int, progress:
                 done / budget, f"{family}: trial {done} of {budget} ({len(tasks)} workers on the cluster)"
             )
         last = done
-        if done >= budget or all(t.done() for t in tasks):
+        if done >= budget:
+            return
+        tick += 1
+        # a task's result file says it ended; one killed leaves none, so ask sacct now and then
+        if all(t.done(force_check=tick % 10 == 0) for t in tasks):
             return
         time.sleep(0.5)

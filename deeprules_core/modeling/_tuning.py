@@ -269,8 +269,7 @@ def _spread_config(budget: int) -> Any | None:
         return None
     from ..jobs._config import ExecutorConfig
 
-    config = ExecutorConfig.from_env()
-    return config if config.search_workers > 1 else None
+    return ExecutorConfig.from_env()
 
 
 def _pruning_note(trials: Sequence[dict[str, Any]]) -> str:
