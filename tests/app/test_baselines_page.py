@@ -100,8 +100,7 @@ def test_a_queued_run_says_how_many_are_ahead(_isolated_workspace, monkeypatch):
     ws, sid = make_study(_isolated_workspace)
     others = []
     for user in ("bob", "carol", "dave"):
-        other = Workspace(_isolated_workspace)
-        other.user = user  # type: ignore[attr-defined]
+        other = Workspace(_isolated_workspace, user=user)
         others.append(
             jobs.submit(other, target="deeprules_core.jobs:sleep_job", kind="sleep", params={"seconds": 60})
         )

@@ -1,5 +1,5 @@
 """Fenced jobs: a job declared dead never writes again; one job per study and step;
-reaping, cancelling and failing leave audit entries."""
+reaping, cancelling and failing leave audit entries. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ import time
 import pytest
 
 from deeprules_core import jobs
+
+
+@pytest.fixture
+def workspace(any_workspace):
+    """Each test on SQLite and on PostgreSQL (the fence is a conditional UPDATE on both)."""
+    return any_workspace
 
 
 def _wait_for(cond, timeout: float = 60.0, what: str = "condition"):
@@ -95,7 +101,7 @@ def test_a_stale_attempt_in_this_process_is_refused(workspace):
     def steal(ctx):
         with workspace.engine.begin() as c:  # someone else is given the job
             c.execute(update(T.jobs).where(T.jobs.c.id == ctx.job_id).values(attempt="another"))
-        workspace.put_json(study.id, "results", "stolen", {"x": 1})
+        ctx.workspace.put_json(study.id, "results", "stolen", {"x": 1})  # fenced
 
     import deeprules_core.jobs._targets as targets
 
