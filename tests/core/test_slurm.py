@@ -132,10 +132,15 @@ def test_cancel_from_the_page_reaches_the_cluster(ws):
     jobs.cancel(ws, jid)
     done = jobs.wait(ws, jid, timeout=90)
     assert (done.status, done.message) == ("cancelled", "cancelled by the user")
-    out = subprocess.run(
-        ["sacct", "-n", "-X", "-o", "State", "-j", job.external_id], capture_output=True, text=True
-    )
-    assert "CANCELLED" in out.stdout or "COMPLETED" in out.stdout  # it stopped, on the cluster too
+    deadline = time.monotonic() + 60  # the accounting daemon records the end a little later
+    while True:
+        out = subprocess.run(
+            ["sacct", "-n", "-X", "-o", "State", "-j", str(job.external_id)], capture_output=True, text=True
+        ).stdout
+        if "CANCELLED" in out or "COMPLETED" in out or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert "CANCELLED" in out or "COMPLETED" in out  # it stopped, on the cluster too
 
 
 def test_scancel_with_kill_is_reported_as_cancelled_on_the_cluster(ws):
