@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 
 #: bumped with each Alembic revision that changes the schema (kept in ``meta`` as well)
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -167,7 +167,7 @@ jobs = Table(
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("owner", Text, nullable=True, index=True),  # the user who submitted it; it runs as them
     Column("owner_role", String(16), nullable=True),
-    # schema 3 (jobs at lab scale): fencing, the fair queue, executors
+    # schema 4 (jobs at lab scale): fencing, the fair queue, executors
     Column("attempt", String(32), nullable=True),  # token of the one attempt allowed to write
     Column("queued_at", String(40), nullable=True),  # microsecond time: the queue's order
     Column("executor", String(16), nullable=True),  # local | slurm | inline (run in-process)

@@ -1,4 +1,4 @@
-"""Schema 3: jobs at lab scale (fenced attempts, a fair queue, SLURM).
+"""Schema 4: jobs at lab scale (fenced attempts, a fair queue, SLURM).
 
 - ``jobs.attempt``: the token of the one attempt that may write to the job;
   ``jobs.queued_at`` (microseconds, the queue's order), ``jobs.executor`` (local, slurm,
@@ -7,8 +7,8 @@
   study and step at a time. Older duplicates still queued or running are failed first
   (they are from before the queue, and their processes are long gone after an upgrade).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -45,7 +45,7 @@ def upgrade() -> None:
                 sa.text("UPDATE jobs SET status = 'failed', error = :error WHERE id = :id"),
                 {
                     "id": job_id,
-                    "error": "The job was replaced by a later run of the same step (upgrade to schema 3).",
+                    "error": "The job was replaced by a later run of the same step (upgrade to schema 4).",
                 },
             )
         seen.add((study_id, kind))
@@ -57,7 +57,7 @@ def upgrade() -> None:
         sqlite_where=sa.text(ACTIVE),
         postgresql_where=sa.text(ACTIVE),
     )
-    op.execute(sa.text("UPDATE meta SET value = '3' WHERE key = 'schema_version'"))
+    op.execute(sa.text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
 
 
 def downgrade() -> None:
