@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from deeprules_core.store import User
+from ui import auth, state
 
 st.set_page_config(page_title="deeprules", page_icon="🧬", layout="wide")
 
@@ -40,6 +41,9 @@ sections = {
     ],
     "Report": [_page("privacy"), _page("report")],
 }
+identity = auth.require_user()  # local, oidc or header sign-in (DEEPRULES_AUTH)
+state.set_current_user(User(identity.name, identity.role))  # every query is scoped by them
 nav = st.navigation(sections)
+auth.sidebar_user(identity)
 state.sidebar_status(state.current_study())
 nav.run()

@@ -11,6 +11,7 @@ from deeprules_core.steps import correction_rule, study_headline
 from ui import modeling, state
 from ui.banner import open_errors_banner
 from ui.jobs import job_panel
+from ui.text import md
 
 st.title("Baselines")
 st.caption(
@@ -25,7 +26,7 @@ open_errors_banner(study, page="baselines")
 try:
     split = modeling.current_split(ws, study)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 if split is None:
     st.info("Make the replicate-aware split first: the baselines are tuned and scored on its sides.")
@@ -95,7 +96,7 @@ if start:
                 study_id=study.id,
             )
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.rerun()
 
@@ -107,14 +108,14 @@ if previous:
 try:
     results = modeling.load_results(ws, study)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     results = None
 if results is None:
     st.info("No baseline results yet. Choose the models and start them above.")
     st.stop()
 
 st.subheader("Comparison")
-st.markdown(f"**{study_headline(ws, study, results)}**")
+st.markdown(f"**{md(study_headline(ws, study, results))}**")
 if results.get("split_sha256") != split.sha256:
     st.warning("These results were computed on an earlier split. Run the baselines again.")
 st.dataframe(modeling.comparison_table(results), hide_index=True, width="stretch")

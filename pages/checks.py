@@ -10,6 +10,7 @@ from deeprules_core.findings import summarise
 from deeprules_core.steps import run_checks, save_schema
 from ui import checks, state
 from ui.findings import show_findings
+from ui.text import md
 
 st.title("Checks")
 st.caption(
@@ -22,7 +23,7 @@ ws = state.workspace()
 try:
     result = run_checks(ws, study, df)  # runs the checks and records them (step + findings ledger)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     state.link("data", "Check the column roles")
     st.stop()
 study = result["study"]
@@ -66,7 +67,7 @@ with tab_schema:
         try:
             new_spec = spec_from_table(edited, spec)
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             save_schema(ws, study, new_spec)
             st.rerun()
@@ -77,7 +78,7 @@ with tab_schema:
     try:
         current = spec_from_table(edited, spec)
     except DeepRulesError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         current = spec
     if current != spec:
         failures = validate_schema(df, current)

@@ -12,6 +12,7 @@ from deeprules_core.names import evidence_text, fmt_p, metric_label, model_label
 from deeprules_core.steps import run_confounds
 from ui import confounds, state
 from ui.findings import show_findings
+from ui.text import md
 
 st.title("Batch & confounds")
 st.caption(
@@ -35,7 +36,7 @@ try:
     # runs every check and records it (step record + findings ledger); the same call as `run`
     result = run_confounds(state.workspace(), study, df, seed=SEED)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     state.link("data", "Check the column roles")
     st.stop()
 study = result["study"]
@@ -112,7 +113,7 @@ with tab_bl:
             if singles:
                 st.warning(
                     "Levels holding a single class (these samples cannot tell batch from biology): "
-                    + ", ".join(f"{s['level']} (only '{s['class']}', {s['n']} samples)" for s in singles)
+                    + md(", ".join(f"{s['level']} (only '{s['class']}', {s['n']} samples)" for s in singles))
                 )
         effect = (result["batch"].get(col) or {}).get("effect") or {}
         pred = effect.get("predictability") or {}
@@ -132,7 +133,7 @@ with tab_meta:
         m2.metric("Chance level", f"{meta['chance']:.3f}")
         m3.metric("p-value", fmt_p(meta["p_value"], bare=True))
         st.caption(
-            f"A cross-validated {model_label(meta['model'])} on {', '.join(meta['columns'])} alone "
+            f"A cross-validated {model_label(meta['model'])} on {md(', '.join(meta['columns']))} alone "
             f"({meta['cv']}, {meta['n']} samples). A model on the features must clearly beat this score; it is "
             "also reported next to the baselines as a control."
         )
@@ -150,6 +151,6 @@ with tab_corr:
         st.info("No batch variable is marked.")
     for col, verdict in result["correction"].items():
         if verdict["allowed"]:
-            st.success(f"'{col}': correction allowed (not associated with the label).")
+            st.success(md(f"'{col}': correction allowed (not associated with the label)."))
         else:
-            st.error(verdict["reason"])
+            st.error(md(verdict["reason"]))

@@ -23,6 +23,7 @@ from deeprules_core.intake import (
 from deeprules_core.study import Roles
 from ui import data as ui_data
 from ui import state
+from ui.text import md
 
 st.title("Data")
 st.caption(
@@ -87,7 +88,7 @@ with tab_file:
                     ),
                 )
             except DeepRulesError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 _attached(new, info, "add_dataset")
 
@@ -131,7 +132,7 @@ with tab_pair:
                     orientation=orientation,
                 )
             except DeepRulesError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 _attached(new, info, "add_dataset")
 
@@ -142,7 +143,7 @@ with tab_sample:
             try:
                 new, info = load_sample_dataset(ws, sample.key, study=study)
             except DeepRulesError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 _attached(new, info, "add_sample_dataset")
 
@@ -156,10 +157,10 @@ try:
     info = dataset_info(ws, ref.dataset_id)
     df = state.load_table(ref.dataset_id)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 
-st.header(f"Dataset: {info.name}")
+st.header(f"Dataset: {md(info.name)}")
 ui_data.show_dataset(info)
 if info.join_report is not None:
     ui_data.show_join_report(info.join_report)
@@ -176,7 +177,7 @@ with st.expander("Correct the provenance (saved as a new version; the old one is
         try:
             version = add_provenance_version(ws, ref.dataset_id, Provenance(**fixed))
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             state.save_study(
                 study.with_dataset(replace(ref, provenance_version=version)),
@@ -188,7 +189,7 @@ if len(history) > 1:
     with st.expander(f"Provenance history ({len(history)} versions)"):
         for h in reversed(history):
             p = get_provenance(ws, ref.dataset_id, h.version)
-            st.caption(f"version {h.version} · {h.created_at} · {p.entered_by}: {p.source} · {p.version}")
+            st.caption(md(f"version {h.version} · {h.created_at} · {p.entered_by}: {p.source} · {p.version}"))
 
 st.subheader("Preview")
 ui_data.preview(df)
@@ -214,8 +215,8 @@ if roles is not None:
     try:
         roles.validate_against(df)
     except DeepRulesError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
     else:
         state.save_study(study.with_roles(roles), "set_roles", roles.to_dict())
-        st.success(f"Roles saved: label {roles.label!r}, {ui_data.n_features(df, roles)} features.")
+        st.success(md(f"Roles saved: label {roles.label!r}, {ui_data.n_features(df, roles)} features."))
         state.link("checks", "Next: check the data")

@@ -14,6 +14,7 @@ from ui import modeling, state
 from ui.banner import open_errors_banner
 from ui.findings import show_findings
 from ui.jobs import job_panel
+from ui.text import md
 
 st.title("Deep learning")
 st.caption(
@@ -31,7 +32,7 @@ open_errors_banner(study, page="deep_learning")
 try:
     split = modeling.current_split(ws, study)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 if split is None:
     st.info("Make the replicate-aware split first: the deep model is trained and judged on its sides.")
@@ -49,14 +50,14 @@ kind = st.radio(
 try:
     choice = suggest_architecture(df, study.roles, kind=kind)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
-st.info(f"**{choice.kind.upper()}**: {choice.reason}")
+st.info(f"**{choice.kind.upper()}**: {md(choice.reason)}")
 st.caption(
     f"Starting network: {choice.n_params:,} trainable parameters for {choice.n_samples:,} labelled samples."
 )
 if choice.warning:
-    st.warning(choice.warning)
+    st.warning(md(choice.warning))
 
 baselines = ws.get_json(study.id, "results", "baselines")
 default_budget = int(baselines["budget"]) if baselines and baselines.get("budget") else 20
@@ -114,7 +115,7 @@ if start:
             study_id=study.id,
         )
     except DeepRulesError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
     else:
         st.rerun()
 
@@ -132,7 +133,7 @@ if not results or not entries:
 metric = results["primary_metric"]
 st.subheader("Comparison with the baselines")
 if results.get("statement"):
-    st.markdown(f"**{results['statement']}**")
+    st.markdown(f"**{md(results['statement'])}**")
 if results.get("split_sha256") != split.sha256:
     st.warning("These results were computed on an earlier split. Train the deep model again.")
 st.dataframe(modeling.comparison_table(results), hide_index=True, width="stretch")
@@ -152,7 +153,7 @@ for name, entry in entries.items():
         f"algorithms {'on' if entry.get('deterministic') else 'off'} · seed {entry.get('seed')}"
     )
     if arch.get("warning"):
-        st.warning(arch["warning"])
+        st.warning(md(arch["warning"]))
     chart = ui_deep.learning_curve_charts(entry, name=name)
     if chart is not None:
         st.altair_chart(chart, width="content")

@@ -13,6 +13,7 @@ from ui import modeling, state
 from ui.banner import open_errors_banner
 from ui.findings import show_findings
 from ui.modeling import model_family as modeling_family
+from ui.text import md
 
 st.title("Evaluate")
 st.caption(
@@ -27,14 +28,14 @@ try:
     results = modeling.load_results(ws, study)
     split = modeling.current_split(ws, study)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 if results is None:
     st.info("There is nothing to evaluate yet: run the baselines first.")
     state.link("baselines", "Run the baselines")
     st.stop()
 
-st.markdown(f"**{study_headline(ws, study, results)}**")
+st.markdown(f"**{md(study_headline(ws, study, results))}**")
 
 sides = ["tune"] + (["test"] if results.get("test_evaluation") else [])
 if state.take_flag("evaluate.just_tested") and "test" in sides:
@@ -78,7 +79,7 @@ if lc is not None:
 meta = (results.get("controls") or {}).get("metadata_only")
 if meta:
     st.markdown(
-        f"**Metadata-only model** (batch and covariates alone: {', '.join(meta.get('columns', []))}): "
+        f"**Metadata-only model** (batch and covariates alone: {md(', '.join(meta.get('columns', [])))}): "
         f"{metric_label(meta.get('metric', 'score'))} {modeling.fmt_num(meta.get('score'))} against chance "
         f"{modeling.fmt_num(meta.get('chance'))} ({fmt_p(meta.get('p_value'))}), cross-validated on the "
         "train side."
@@ -121,7 +122,7 @@ def _evaluate(reason: str | None) -> None:
         # scores the test set once, logs the use, stores the results and records the step
         run_evaluate(ws, study, df, split, results=results, unlock_reason=reason)
     except DeepRulesError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return
     state.set_flag("evaluate.just_tested")
     st.rerun()

@@ -21,6 +21,7 @@ from ui import state
 from ui.banner import open_errors_banner
 from ui.findings import show_findings
 from ui.jobs import job_panel
+from ui.text import md
 
 st.title("Interpret")
 st.caption(
@@ -68,7 +69,7 @@ if start:
                 study_id=study.id,
             )
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.rerun()
 
@@ -119,7 +120,7 @@ with tab_global:
                 f"delta {block.get('relative_delta', 0):.1%} of the output change; lines: 95% bootstrap over samples."
             )
             if block.get("warning"):
-                st.warning(block["warning"])
+                st.warning(md(block["warning"]))
         elif key == "coefficients":
             st.caption(
                 "Coefficients of the linear model"

@@ -27,6 +27,7 @@ from deeprules_core.store._workspace import current_user
 from deeprules_core.study import Acknowledgement, utcnow
 from ui import state
 from ui.banner import open_errors_banner
+from ui.text import md
 
 st.title("Report")
 st.caption(
@@ -40,7 +41,7 @@ open_errors_banner(study, page="report")
 try:
     facts = facts_from_workspace(ws, study)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 statuses = tip_statuses(facts)
 
@@ -68,7 +69,7 @@ table = pd.DataFrame(
 )
 st.dataframe(table.style.map(_colour, subset=["Status"]), hide_index=True, width="stretch")
 if facts.statement:
-    st.markdown(f"**{facts.statement}**")
+    st.markdown(f"**{md(facts.statement)}**")
 
 # ---- per tip ------------------------------------------------------------------
 st.subheader("Evidence per tip")
@@ -76,13 +77,13 @@ for t in statuses:
     with st.expander(f"Tip {t.tip.number} · {t.tip.title} — {t.status}"):
         st.caption(t.tip.explanation)
         if t.reason:
-            st.info(f"Not applicable: “{t.reason}”")
+            st.info(md(f"Not applicable: “{t.reason}”"))
         for line in t.done:
-            st.markdown(f"- {line}")
+            st.markdown(f"- {md(line)}")
         for f in t.open_findings:
-            st.warning(f"**{f.title}** {', '.join(f.columns)}: {f.message}")
+            st.warning(f"**{f.title}** " + md(f"{', '.join(f.columns)}: {f.message}"))
         for f, ack in t.acknowledged:
-            st.caption(f"{f.title} acknowledged: “{ack.justification}”")
+            st.caption(f"{f.title} acknowledged: " + md(f"“{ack.justification}”"))
         if t.missing and t.status != "not applicable":
             st.markdown("**Not done yet**")
             for m in t.missing:
@@ -103,7 +104,7 @@ for t in statuses:
                             Acknowledgement(
                                 not_applicable_key(t.tip.number),
                                 reason.strip(),
-                                who=current_user(),
+                                who=state.user_name(),
                                 at=utcnow(),
                             )
                         )
@@ -140,7 +141,7 @@ with left:
                 # the same call as `run`: the findings from the study's ledger; recorded as a step
                 pdf, _ = write_report(ws, study)
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.download_button(
                 "Download the PDF",
@@ -176,7 +177,7 @@ with right:
                         who=current_user(),
                     ).read_bytes()
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.download_button(
                 "Download the bundle",

@@ -20,6 +20,7 @@ from ui import split as ui_split
 from ui import state
 from ui.banner import open_errors_banner
 from ui.findings import show_findings
+from ui.text import md
 
 st.title("Split")
 st.caption(
@@ -35,11 +36,11 @@ auto, sentence = suggest_split(ws, study)  # reads the design and the study's op
 try:
     saved = load_split(ws, study)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     saved = None
 history = test_set_history(ws, study)
 
-st.info(f"**Suggested: {ui_split.STRATEGY_LABELS[auto].split(':')[0].lower()}.** {sentence}")
+st.info(f"**Suggested: {ui_split.STRATEGY_LABELS[auto].split(':')[0].lower()}.** {md(sentence)}")
 
 # ---------------------------------------------------------------- the form
 choices = [s for s in STRATEGIES if s != "auto"]
@@ -92,7 +93,7 @@ split, findings, summary = preview["split"], preview["findings"], preview["summa
 # ---------------------------------------------------------------- the preview
 is_saved = saved is not None and saved.sha256 == split.sha256
 st.subheader("This split" + (" (saved, test set locked)" if is_saved else " (not saved yet)"))
-st.caption(split.params.get("explanation", ""))
+st.caption(md(split.params.get("explanation", "")))
 cols = st.columns(3)
 for col, side in zip(cols, ("train", "tune", "test"), strict=True):
     s = summary["sides"][side]
@@ -132,7 +133,7 @@ if not is_saved:
         try:
             run_split(ws, study, split, df)  # saves, locks, audits and records the step
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             state.set_current_study(study.id)
             st.rerun()
@@ -160,7 +161,7 @@ if saved is not None:
         st.dataframe(ui_split.history_table(history), hide_index=True, width="stretch")
         pending = pending_unlock(ws, study)
         if pending:
-            st.info(f"Unlocked for the next use: “{pending}”")
+            st.info(md(f"Unlocked for the next use: “{pending}”"))
         else:
             with st.form("split.unlock"):
                 reason = st.text_area(
@@ -172,7 +173,7 @@ if saved is not None:
                     try:
                         unlock_test_set(ws, study, reason=reason)
                     except DeepRulesError as exc:
-                        st.error(str(exc))
+                        st.error(md(exc))
                     else:
                         st.rerun()
 

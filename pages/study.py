@@ -7,6 +7,7 @@ import streamlit as st
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.study import REPLICATE_KINDS, STUDY_TYPES, Design
 from ui import state
+from ui.text import md
 
 st.title("Study")
 st.caption(
@@ -30,7 +31,7 @@ with tab_new:
             try:
                 study = ws.create_study(name, design=Design(question=question.strip()))
             except (DeepRulesError, ValueError) as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 state.set_current_study(study.id)
                 st.rerun()
@@ -53,7 +54,7 @@ if current is None:
     st.stop()
 
 st.divider()
-st.header(current.name)
+st.header(md(current.name))
 left, mid, right = st.columns(3)
 with left.popover("Rename"):
     new_name = st.text_input("New name", value=current.name, key="study.rename.name")
@@ -61,7 +62,7 @@ with left.popover("Rename"):
         try:
             state.save_study(current.renamed(new_name), "rename_study", {"name": new_name})
         except (DeepRulesError, ValueError) as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.rerun()
 with mid.popover("Duplicate"):
@@ -77,7 +78,7 @@ with right.popover("Delete"):
         try:
             ws.delete_study(current.id, confirm=typed)
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             state.set_current_study(None)
             st.rerun()
@@ -140,7 +141,7 @@ with st.form("study.design"):
                 ethics_approval=ethics.strip(),
             )
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             state.save_study(current.with_design(design), "save_design")
             st.success("Design saved.")
@@ -161,4 +162,4 @@ with st.expander("History of this study"):
     for version, saved_at in reversed(ws.study_history(current.id)[-20:]):
         st.caption(f"version {version} · {saved_at}")
     for entry in reversed(ws.audit_log(current.id)[-30:]):
-        st.caption(f"{entry.at} · {entry.actor} · {entry.action}")
+        st.caption(md(f"{entry.at} · {entry.actor} · {entry.action}"))

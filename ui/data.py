@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -12,6 +11,8 @@ import streamlit as st
 
 from deeprules_core.intake import REQUIRED_FIELDS, DatasetInfo, JoinReport, Provenance
 from deeprules_core.study import TASKS, Roles
+from ui import state
+from ui.text import md
 
 #: what the uploader accepts (the engine checks the content too)
 UPLOAD_TYPES = [
@@ -46,10 +47,7 @@ _LABELS = {
 
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
+    return state.user_name()
 
 
 def provenance_inputs(key: str, default: Provenance | None = None) -> dict[str, Any]:
@@ -108,19 +106,19 @@ def show_dataset(info: DatasetInfo) -> None:
     c[3].metric(
         "Size", f"{info.size_bytes / 2**20:,.2f} MB" if info.size_bytes > 2**20 else f"{info.size_bytes:,} B"
     )
-    st.caption(f"**{info.name}** · sha256 `{info.sha256}` · stored {info.created_at.replace('T', ' ')}")
+    st.caption(f"**{md(info.name)}** · sha256 `{info.sha256}` · stored {info.created_at.replace('T', ' ')}")
     for note in info.notes:
-        st.info(note)
+        st.info(md(note))
 
 
 def show_join_report(rep: JoinReport) -> None:
-    (st.success if rep.complete else st.warning)(rep.summary())
+    (st.success if rep.complete else st.warning)(md(rep.summary()))
     if not rep.complete:
         c1, c2 = st.columns(2)
         with c1.expander(f"In the matrix only ({rep.n_only_in_matrix})"):
-            st.write(", ".join(rep.only_in_matrix) or "none")
+            st.text(", ".join(rep.only_in_matrix) or "none")
         with c2.expander(f"In the sample sheet only ({rep.n_only_in_sheet})"):
-            st.write(", ".join(rep.only_in_sheet) or "none")
+            st.text(", ".join(rep.only_in_sheet) or "none")
 
 
 def show_provenance(p: Provenance, version: int) -> None:
@@ -138,9 +136,10 @@ def show_provenance(p: Provenance, version: int) -> None:
     ]
     rows += [(f"File ({f['role']})", f"{f['name']} · sha256 {f['sha256'][:16]}…") for f in p.files]
     st.caption(f"Provenance record, version {version}")
-    st.table(pd.DataFrame(rows, columns=["field", "value"]).set_index("field"))
+    # st.table renders Markdown in its cells: user text goes in escaped
+    st.table(pd.DataFrame([(k, md(v)) for k, v in rows], columns=["field", "value"]).set_index("field"))
     if p.source_note:
-        st.warning(p.source_note + " Use *Correct the provenance* below.")
+        st.warning(md(p.source_note) + " Use *Correct the provenance* below.")
 
 
 def preview(df: pd.DataFrame) -> None:

@@ -11,6 +11,7 @@ from deeprules_core.findings import Finding, sort_findings, summarise
 from deeprules_core.names import evidence_items
 from deeprules_core.steps import acknowledge
 from deeprules_core.study import Study
+from ui.text import md
 
 from . import state
 
@@ -39,16 +40,19 @@ def show_findings(findings: Iterable[Finding], *, study: Study | None, key: str)
 
 def _one(f: Finding, *, study: Study | None, key: str) -> None:
     ack = study.acknowledgement(f.key) if study is not None else None
-    cols = f", columns: {', '.join(f.columns[:6])}{' …' if len(f.columns) > 6 else ''}" if f.columns else ""
+    cols = (
+        f", columns: {md(', '.join(f.columns[:6]))}{' …' if len(f.columns) > 6 else ''}" if f.columns else ""
+    )
     title = f"{f.title}{cols} · Tip {f.tip}" + (" · acknowledged" if ack else "")
     with st.expander(title, expanded=f.severity == "error" and ack is None):
-        st.markdown(f.message)
+        st.markdown(md(f.message))
         items = evidence_items(f.evidence, limit=12)
         if items:
             with st.popover("Evidence"):
-                st.table(pd.DataFrame(items, columns=["what", "value"]).set_index("what"))
+                rows = [(what, md(value)) for what, value in items]  # st.table renders Markdown
+                st.table(pd.DataFrame(rows, columns=["what", "value"]).set_index("what"))
         if ack is not None:
-            st.caption(f"Acknowledged by {ack.who or 'unknown'} on {ack.at}: “{ack.justification}”")
+            st.caption(md(f"Acknowledged by {ack.who or 'unknown'} on {ack.at}: “{ack.justification}”"))
         elif study is not None and f.severity != "info":
             with st.form(f"{key}.ack"):
                 text = st.text_area(

@@ -6,6 +6,7 @@ import streamlit as st
 
 from deeprules_core import jobs
 from deeprules_core.jobs import Job
+from ui.text import md
 
 from . import state
 
@@ -52,6 +53,6 @@ def _render(job: Job, *, key: str) -> None:
     elif job.status == "done":
         st.success(f"{job.kind} finished at {job.finished_at}.")
     elif job.status == "cancelled":
-        st.warning(f"{job.kind} was cancelled ({job.message}).")
+        st.warning(md(f"{job.kind} was cancelled ({job.message})."))
     else:
-        st.error(job.error or "The job failed.")
+        st.error(md(job.error or "The job failed."))

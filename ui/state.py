@@ -7,6 +7,7 @@ a cache keyed on the dataset id (the dataset's content never changes under its i
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -19,11 +20,14 @@ from streamlit.errors import StreamlitAPIException
 from deeprules_core.errors import ConflictError, DeepRulesError
 from deeprules_core.store import User, Workspace, default_home
 from deeprules_core.study import Study
+from ui import auth
+from ui.text import md
 
 _STUDY_KEY = "deeprules.study_id"
 _USER_KEY = "deeprules.user"
 _SEEN_KEY = "deeprules.seen_versions"  # {study id: version the page showed in the last run}
 _BASE_KEY = "deeprules.base_versions"  # {study id: version this run's input was based on}
+_LOG = logging.getLogger("deeprules.app")
 
 
 def _leave_pages_directory_mode() -> None:
@@ -34,16 +38,30 @@ def _leave_pages_directory_mode() -> None:
     ``/checks`` would run the page alone, without the app's navigation and sidebar. The
     flag is process-wide; clearing it and rerunning once sends this and every later run
     through ``app.py``.
+
+    The flag is cleared when this module is imported, but the rerun waits for the first
+    call of :func:`workspace` or :func:`current_study` (every page makes one): a rerun
+    raised while the module is being imported made the import fail for another session
+    importing it at the same moment (seen with 20 sessions on a freshly started server).
     """
+    global _RERUN_PENDING
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without the flag has no such mode
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
+        _RERUN_PENDING = True
+
+
+def _rerun_if_pending() -> None:
+    global _RERUN_PENDING
+    if _RERUN_PENDING:
+        _RERUN_PENDING = False
         st.rerun()
 
 
+_RERUN_PENDING = False
 _leave_pages_directory_mode()
 
 PAGES = {
@@ -63,28 +81,56 @@ PAGES = {
 
 @st.cache_resource(show_spinner=False)
 def _open_workspace(home: str, db_url: str | None) -> Workspace:
+    # One per server, shared by every session (st.cache_resource is): it holds the database
+    # connections, and each session sees it through workspace() as its own user only.
     return Workspace(home, db_url=db_url)
 
 
 def current_user() -> User:
-    """Who is signed in to this session (set by the sign-in with :func:`set_current_user`);
-    by default the operating-system user, admin of their own laptop (local mode)."""
+    """Who is signed in to this session: what app.py's sign-in found (:func:`set_current_user`);
+    for a page run on its own, the sign-in of ``DEEPRULES_AUTH`` (local mode: the
+    operating-system user, admin of their own laptop), which stops the page when nobody is."""
     user = st.session_state.get(_USER_KEY)
-    return user if isinstance(user, User) else User.local()
+    if isinstance(user, User):
+        return user
+    identity = auth.require_user()
+    return User(identity.name, identity.role)
 
 
 def set_current_user(user: User) -> None:
     st.session_state[_USER_KEY] = user
 
 
+def user_name() -> str:
+    """The name of the signed-in user."""
+    return current_user().name
+
+
 def workspace() -> Workspace:
     """The workspace of this server (``DEEPRULES_HOME`` / ``DEEPRULES_DB_URL``) as the
-    signed-in user sees it: every query is scoped by them."""
-    return _open_workspace(str(default_home()), os.environ.get("DEEPRULES_DB_URL")).as_user(current_user())
+    signed-in user sees it: every query is scoped by them.
+
+    When the database cannot be opened the visitor is told so in words, without the
+    database URL or a traceback (the details go to the server log), and the page stops.
+    """
+    _rerun_if_pending()
+    try:
+        base = _open_workspace(str(default_home()), os.environ.get("DEEPRULES_DB_URL"))
+    except DeepRulesError as exc:
+        _LOG.error("cannot open the workspace: %s", exc)
+        st.error(
+            "deeprules cannot reach its workspace database right now, so nothing can be shown "
+            "or saved. Try again in a minute; if it persists, tell the administrator of this "
+            "server (the details are in the server's log)."
+        )
+        st.stop()
+        raise  # st.stop() does not return; this keeps type checkers content
+    return base.as_user(current_user())
 
 
 def current_study() -> Study | None:
     """The open study, or None. Survives reloads through the ``study`` query parameter."""
+    _rerun_if_pending()
     study_id = st.session_state.get(_STUDY_KEY) or st.query_params.get("study")
     if not study_id:
         return None
@@ -231,13 +277,13 @@ def require_table(*, need_label: bool = True) -> tuple[Study, pd.DataFrame]:
     """The open study and its table; otherwise say what is missing, link to it, and stop."""
     study = require_study()
     if study.dataset is None:
-        st.info(f"The study **{study.name}** has no data yet. Load a table (or a sample dataset) first.")
+        st.info(f"The study **{md(study.name)}** has no data yet. Load a table (or a sample dataset) first.")
         link("data", "Load data")
         st.stop()
     try:
         df = load_table(study.dataset.dataset_id)  # type: ignore[union-attr]
     except DeepRulesError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         link("data", "Load the data again")
         st.stop()
     if need_label and not study.roles.label:
@@ -266,13 +312,13 @@ def sidebar_status(study: Study | None) -> None:
         if study is None:
             st.caption("No study open.")
             return
-        st.markdown(f"**Study:** {study.name}")
+        st.markdown(f"**Study:** {md(study.name)}")
         if study.design.sensitive_data:
             st.caption(
                 ":material/lock: Sensitive data: export of memorising models is locked (Privacy page)."
             )
         ds = study.dataset
-        st.caption(f"Data: {ds.name} · sha256 {ds.sha256[:10]}…" if ds else "Data: none yet")
+        st.caption(f"Data: {md(ds.name)} · sha256 {ds.sha256[:10]}…" if ds else "Data: none yet")
         lines = []
         for step, label in STEP_LABELS.items():
             done = study.step(step) is not None
