@@ -163,6 +163,9 @@ def test_oidc_mode_against_a_real_provider_two_users(tmp_path):
             assert "Alice OIDC study" not in _study_options(bob)
 
             alice.get_by_role("button", name="Sign out").click()
+            # Streamlit ends the session at the provider too (RP-initiated logout), then returns
+            alice.get_by_role("button", name="End session").click(timeout=30_000)
+            alice.wait_for_url(app + "/**", timeout=30_000)
             settle(alice)
             assert "Sign in with your lab account" in alice.inner_text("body")
             browser.close()
