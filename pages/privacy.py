@@ -23,6 +23,7 @@ from deeprules_core.store._workspace import current_user
 from ui import state
 from ui.banner import open_errors_banner
 from ui.jobs import job_panel
+from ui.text import md, md_all
 
 st.title("Privacy")
 st.caption(
@@ -38,7 +39,7 @@ open_errors_banner(study, page="privacy")
 try:
     view = privacy_overview(ws, study)
 except DeepRulesError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 task = study.roles.task
 
@@ -83,7 +84,7 @@ st.markdown("**What the reproducibility bundle would carry**")
 st.dataframe(pd.DataFrame(view["bundle"], columns=["File", "Content"]), hide_index=True, width="stretch")
 if view["sensitive"]:
     for c in view["rows_consent"]:
-        st.caption(f"Raw rows released on {c['at'][:10]} by {c['who'] or 'the user'}: {c['reason']}")
+        st.caption(md(f"Raw rows released on {c['at'][:10]} by {c['who'] or 'the user'}: {c['reason']}"))
     with st.form("privacy.rows"):
         reason = st.text_area(
             "Let the bundle carry the raw rows: why is that allowed? (goes into the report)",
@@ -94,7 +95,7 @@ if view["sensitive"]:
             try:
                 confirm_bundle_rows(ws, study, reason, who=current_user())
             except DeepRulesError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 st.rerun()
 
@@ -147,7 +148,7 @@ if start:
         jobs.submit(ws, target="deeprules_core.privacy.jobs:privacy_job", kind="privacy", params=params,
                     study_id=study.id)  # fmt: skip
     except DeepRulesError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
     else:
         st.rerun()
 previous = jobs.list_jobs(ws, study.id, kind="privacy")
@@ -190,7 +191,7 @@ if entry:
 sub = analysis.get("subgroups") or {}
 for col, items in (sub.get("table") or {}).items():
     metric = "auroc" if task == "classification" else "mae"
-    st.markdown(f"**Subgroups by {col}** ({sub.get('model')}, tune side)")
+    st.markdown(f"**Subgroups by {md(col)}** ({md(sub.get('model'))}, tune side)")
     st.dataframe(
         pd.DataFrame(
             [
@@ -210,7 +211,7 @@ for col, items in (sub.get("table") or {}).items():
 # ---- model card and ethics register ----------------------------------------------------
 st.subheader("Model card")
 if view["model_card"]:
-    st.markdown(model_card_markdown(view["model_card"]))
+    st.markdown(model_card_markdown(md_all(view["model_card"])))  # user text in it stays text
 with st.form("privacy.card"):
     use = st.text_area("Intended use: who may use the model, for what, on which samples", key="privacy.use")
     limits = st.text_area("Limitations", key="privacy.limits")
@@ -218,7 +219,7 @@ with st.form("privacy.card"):
         try:
             build_model_card(ws, study, intended_use=use, limitations=limits, who=current_user())
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.rerun()
 
@@ -235,7 +236,7 @@ with st.form("privacy.register"):
         try:
             add_ethics_entry(ws, study, text, who=current_user(), reference=ref, on=day)
         except DeepRulesError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.rerun()
 state.link("report", "Report: Tip 10 quotes these results")

@@ -174,7 +174,7 @@ with right:
                         data_path_in_bundle=include,
                         include_report=True,
                         include_models=with_models,
-                        who=current_user(),
+                        who=state.user_name(),
                     ).read_bytes()
         except DeepRulesError as exc:
             st.error(md(exc))

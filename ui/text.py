@@ -10,8 +10,10 @@ literally; use it wherever user text goes into a Markdown string, or use ``st.te
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["md"]
+__all__ = ["md", "md_all"]
 
 # The marks that make Markdown (and Streamlit's directives) out of text: images, links,
 # emphasis, code, maths, HTML and entities, tables, strike-through, colour directives.
@@ -66,3 +68,15 @@ def _line(line: str) -> str:
         escaped = mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark
         line = m.group(1) + escaped + line[m.end() :]
     return line
+
+
+def md_all(value: Any) -> Any:
+    """``value`` with every string in it (in dicts, lists and tuples too) passed through
+    :func:`md`: for an engine function that builds Markdown from a record holding user text."""
+    if isinstance(value, str):
+        return md(value)
+    if isinstance(value, Mapping):
+        return {k: md_all(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(md_all(v) for v in value)
+    return value
