@@ -19,7 +19,6 @@ from deeprules_core.privacy import (
     model_card_markdown,
     privacy_overview,
 )
-from deeprules_core.store._workspace import current_user
 from ui import state
 from ui.banner import open_errors_banner
 from ui.jobs import job_panel
@@ -93,7 +92,7 @@ if view["sensitive"]:
         )
         if st.form_submit_button("Confirm"):
             try:
-                confirm_bundle_rows(ws, study, reason, who=current_user())
+                confirm_bundle_rows(ws, study, reason, who=state.user_name())
             except DeepRulesError as exc:
                 st.error(md(exc))
             else:
@@ -217,7 +216,7 @@ with st.form("privacy.card"):
     limits = st.text_area("Limitations", key="privacy.limits")
     if st.form_submit_button("Write the model card"):
         try:
-            build_model_card(ws, study, intended_use=use, limitations=limits, who=current_user())
+            build_model_card(ws, study, intended_use=use, limitations=limits, who=state.user_name())
         except DeepRulesError as exc:
             st.error(md(exc))
         else:
@@ -234,7 +233,7 @@ with st.form("privacy.register"):
     day = st.date_input("Date", key="privacy.date")
     if st.form_submit_button("Add to the register"):
         try:
-            add_ethics_entry(ws, study, text, who=current_user(), reference=ref, on=day)
+            add_ethics_entry(ws, study, text, who=state.user_name(), reference=ref, on=day)
         except DeepRulesError as exc:
             st.error(md(exc))
         else:
