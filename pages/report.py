@@ -23,7 +23,6 @@ from deeprules_core.report import (
 )
 from deeprules_core.report._pdf import STATUS_COLOURS
 from deeprules_core.steps import write_report
-from deeprules_core.store._workspace import current_user
 from deeprules_core.study import Acknowledgement, utcnow
 from ui import state
 from ui.banner import open_errors_banner
