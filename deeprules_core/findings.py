@@ -66,6 +66,7 @@ CODES: dict[str, int] = {
     "confounding_covariate": 4,
     "group_leakage": 4,
     "label_leakage": 7,
+    "label_markers": 1,
     "high_dim_small_n": 5,
     "too_few_samples": 1,
     # split

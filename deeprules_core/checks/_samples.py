@@ -23,7 +23,13 @@ from ._refs import ROW_NOTE, refs_text, sample_refs, uses_rows
 from ._stats import robust_z
 from ._units import without_missing_tokens
 
-__all__ = ["check_duplicates", "check_outliers", "outlier_scores", "near_duplicate_pairs"]
+__all__ = [
+    "check_duplicates",
+    "check_outliers",
+    "outlier_scores",
+    "near_duplicate_pairs",
+    "exact_copies_meaningful",
+]
 
 #: Two samples whose feature profiles (each feature standardised) correlate above 0.999
 #: are the same measurement, copied or lightly re-processed. Calibration (tests): a
@@ -39,6 +45,18 @@ EXACT_DUP_MIN_FEATURES = 3
 #: ... and with whole-number data, at least this many.
 EXACT_DUP_MIN_WHOLE = 10
 _N_PROJ = 16
+
+
+def exact_copies_meaningful(n_features: int, *, whole: bool) -> bool:
+    """The one rule (checks and split audit) for when identical rows mean "the same sample".
+
+    With fewer than :data:`EXACT_DUP_MIN_FEATURES` features, or whole-number features
+    (scores, counts, grades) fewer than :data:`EXACT_DUP_MIN_WHOLE`, different individuals
+    share the same values by chance (699 cytology samples on nine 1-10 scores hold
+    hundreds of equal rows): a coincidence, not a copy.
+    """
+    return n_features >= EXACT_DUP_MIN_FEATURES and (n_features >= EXACT_DUP_MIN_WHOLE or not whole)
+
 #: Projected squared distances are verified up to 4 x the threshold: the 99.9999th
 #: percentile of chi2(16)/16 is 3.4, so no true pair is missed.
 _PROJ_SLACK = 4.0
@@ -211,7 +229,7 @@ def check_duplicates(df: pd.DataFrame, roles: Roles, *, profile: FeatureProfile)
     if roles.label and roles.label in df.columns:
         labels = without_missing_tokens(df[roles.label]).to_numpy()  # '.' is no label, not a class
     whole = bool(profile.whole.all())
-    enough = p >= EXACT_DUP_MIN_FEATURES and (p >= EXACT_DUP_MIN_WHOLE or not whole)
+    enough = exact_copies_meaningful(p, whole=whole)
     min_observed = EXACT_DUP_MIN_WHOLE if whole else EXACT_DUP_MIN_FEATURES
     groups = sorted(_exact_groups(profile, min_observed=min_observed) if enough else [], key=lambda g: g[0])
     in_group = np.full(profile.n, -1)

@@ -136,7 +136,8 @@ def confound_report(
         step(0.8, "features that copy the label")
         leaks = leakage_findings(df, roles, prepared=prepared, seed=seed)
         findings += leaks
-        out["leaks"] = [dict(f.evidence) for f in leaks]
+        out["leaks"] = [dict(f.evidence) for f in leaks if f.code == "label_leakage"]
+        out["markers"] = [dict(f.evidence) for f in leaks if f.code == "label_markers"]
         timings["leakage"] = time.perf_counter() - t
     step(1.0, "done")
     timings["total"] = time.perf_counter() - t0

@@ -162,7 +162,17 @@ def _exact_duplicates(
     distinct_share = frame["h"].nunique() / max(1, len(frame))
     few_values = distinct_share < MIN_DISTINCT_SHARE
     what = "feature values" + (f" and '{roles.sequence}' sequence" if roles.sequence in key_cols else "")
-    if few_values:
+    coincidence = X is not None and not seq and not _copies_meaningful(X)
+    if coincidence:
+        few_values = True
+        message = (
+            f"{len(crossing)} distinct combination(s) of feature values occur on two sides of the split "
+            f"({len(hit)} rows), but there are only {len(cols)} features and they are whole numbers "
+            "(scores, counts, grades): different individuals share the same values by chance. This is a "
+            "coincidence, not a copied sample (the same rule as the duplicate check). No action needed "
+            "unless these rows are repeated measurements of one individual; then give them a group id."
+        )
+    elif few_values:
         message = (
             f"{len(crossing)} distinct sample(s) have identical {what} on two sides of the split, but "
             f"only {distinct_share:.0%} of rows are distinct: the features take few values, so identical "
@@ -188,9 +198,20 @@ def _exact_duplicates(
                 "n_rows": int(len(hit)),
                 "example_rows": pairs,
                 "distinct_share": round(float(distinct_share), 4),
+                "coincidence": bool(coincidence),
             },
         )
     ]
+
+
+def _copies_meaningful(X: np.ndarray) -> bool:
+    """The checks' rule (``checks._samples.exact_copies_meaningful``) on this matrix."""
+    from ..checks._samples import exact_copies_meaningful
+
+    with np.errstate(invalid="ignore"):
+        finite = X[np.isfinite(X)]
+    whole = bool(finite.size == 0 or np.all(finite == np.round(finite)))
+    return exact_copies_meaningful(X.shape[1], whole=whole)
 
 
 def _standardise(X: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
