@@ -74,6 +74,7 @@ CODES: dict[str, int] = {
     "split_duplicate_overlap": 7,
     # modelling
     "no_signal": 7,
+    "control_inconclusive": 7,
     "overfitting": 7,
     "baseline_not_beaten": 2,
     "unequal_tuning": 2,

@@ -234,6 +234,7 @@ def _run_models(
             seed=sf.seed,
             n_seeds=sf.n_seeds,
             max_epochs=sf.max_epochs,
+            n_shuffles=sf.n_shuffles,
             n_boot=sf.n_boot,
             progress=scaled(lo, lo + 0.3 / len(deep)),
         )

@@ -57,6 +57,7 @@ def exact_copies_meaningful(n_features: int, *, whole: bool) -> bool:
     """
     return n_features >= EXACT_DUP_MIN_FEATURES and (n_features >= EXACT_DUP_MIN_WHOLE or not whole)
 
+
 #: Projected squared distances are verified up to 4 x the threshold: the 99.9999th
 #: percentile of chi2(16)/16 is 3.4, so no true pair is missed.
 _PROJ_SLACK = 4.0

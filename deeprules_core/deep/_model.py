@@ -158,8 +158,10 @@ def train_on_rows(
     seed: int,
     device: torch.device,
     on_epoch: EpochCallback | None = None,
+    keep_last: bool = False,
 ) -> tuple[DeepModel, TrainResult]:
-    """Train one network (seeded, deterministic) on prepared data."""
+    """Train one network (seeded, deterministic) on prepared data (``keep_last``: see
+    :func:`deeprules_core.deep._train.train_module`)."""
     fit, val = data.subset(fit_rows), data.subset(val_rows)
     with reproducible(seed) as record:
         module = new_module(
@@ -177,6 +179,7 @@ def train_on_rows(
             seed=seed,
             device=device,
             on_epoch=on_epoch,
+            keep_last=keep_last,
         )
     record.update(
         device=str(device),

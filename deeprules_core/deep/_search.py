@@ -2,8 +2,11 @@
 
 Optuna's seeded TPE sampler proposes ``budget`` configurations from a define-by-run
 space (depth, width or filters and kernel size, dropout, learning rate and weight decay
-on a log scale, batch size). The first trial is the small default network (Tip 3: start
-small). Each trial trains with early stopping and reports its validation loss every
+on a log scale, batch size; on a wide table also the train-only reduction: the
+label-associated filter with its size, or a PCA with its components). The first trial is
+the small default network (Tip 3: start small), on a wide table with the baselines'
+kind of filter: a setting known to train well. A trial whose training loss diverges is
+pruned at once. Each trial trains with early stopping and reports its validation loss every
 epoch; the median pruner stops trials that are worse than the median of earlier trials
 at the same epoch. The budget is the same number of trials the baselines get (Tip 2).
 "What mattered" is Optuna's fANOVA importance, or, when it cannot be computed, the rank
@@ -33,6 +36,14 @@ BATCH_SIZES = (16, 32, 64, 128)
 #: epochs every trial gets before it can be pruned (early epochs are too noisy to judge).
 PRUNER_STARTUP_TRIALS = 5
 PRUNER_WARMUP_EPOCHS = 5
+#: A trial whose training loss climbs above this multiple of its first epoch's loss (or
+#: becomes infinite) is diverging (a loss that jumps from 1.7 to 27.9 in one epoch): it is
+#: pruned at once, whatever the median pruner's warm-up.
+DIVERGENCE_FACTOR = 3.0
+#: Largest number of label-associated features, and of principal components, the search
+#: may keep on a wide table.
+MAX_FILTER = 2000
+MAX_PCS = 50
 
 Progress = Callable[[float, str], None]
 
@@ -49,7 +60,7 @@ class SearchResult:
     duration_s: float = 0.0
 
 
-def suggest_config(trial: Any, base: DeepConfig, *, n_fit: int) -> DeepConfig:
+def suggest_config(trial: Any, base: DeepConfig, *, n_fit: int, n_features: int = 0) -> DeepConfig:
     """Define-by-run search space around ``base`` (architecture kind and epochs stay fixed)."""
     changes: dict[str, Any] = {}
     if base.kind == "mlp":
@@ -60,6 +71,16 @@ def suggest_config(trial: Any, base: DeepConfig, *, n_fit: int) -> DeepConfig:
         changes["depth"] = trial.suggest_int("depth", 1, 2)
         changes["n_filters"] = trial.suggest_int("n_filters", 8, 64, log=True)
         changes["kernel_size"] = trial.suggest_int("kernel_size", 5, 15, step=2)
+    if base.reduce != "none":  # a wide table: the reduction is part of every trial
+        n_in = n_features or base.n_reduce
+        reduce = trial.suggest_categorical("reduce", ["filter", "pca"])
+        if reduce == "filter":
+            # more kept features than twice the fitting rows add noise, not signal
+            high = max(10, min(MAX_FILTER, n_in, 2 * n_fit))
+            changes["n_reduce"] = trial.suggest_int("n_keep", min(10, high), high, log=True)
+        else:
+            changes["n_reduce"] = trial.suggest_int("n_pcs", 2, max(2, min(MAX_PCS, n_fit - 1)), log=True)
+        changes["reduce"] = reduce
     changes["dropout"] = trial.suggest_float("dropout", 0.0, 0.5)
     changes["lr"] = trial.suggest_float("lr", 1e-4, 3e-2, log=True)
     changes["weight_decay"] = trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True)
@@ -74,6 +95,9 @@ def _searched(config: DeepConfig, *, n_fit: int) -> dict[str, Any]:
     out = {k: getattr(config, k) for k in keys}
     sizes = [b for b in BATCH_SIZES if b <= max(n_fit, BATCH_SIZES[0])]
     out["batch_size"] = min(sizes, key=lambda b: abs(b - config.batch_size))
+    if config.reduce != "none":
+        out["reduce"] = config.reduce
+        out["n_keep" if config.reduce == "filter" else "n_pcs"] = config.n_reduce
     return out
 
 
@@ -101,13 +125,22 @@ def search(
             n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=PRUNER_WARMUP_EPOCHS
         ),
     )
-    study.enqueue_trial(_searched(base, n_fit=len(fit_rows)))
+    n_features = int(spec.get("n_in", 0))
+    study.enqueue_trial(_searched(base, n_fit=len(fit_rows)))  # the first trial: known to train well
     budget = max(1, int(budget))
 
     def objective(trial: Any) -> float:
-        config = suggest_config(trial, base, n_fit=len(fit_rows))
+        config = suggest_config(trial, base, n_fit=len(fit_rows), n_features=n_features)
+        first: list[float] = []
 
         def on_epoch(epoch: int, rec: Mapping[str, Any]) -> None:
+            loss = float(rec["train_loss"])
+            if not first:
+                first.append(loss)
+            if not math.isfinite(loss) or (epoch > 1 and loss > DIVERGENCE_FACTOR * first[0]):
+                trial.set_user_attr("epochs", epoch)
+                trial.set_user_attr("diverged", True)
+                raise optuna.TrialPruned()
             trial.report(rec["val_loss"], epoch)
             if progress is not None:
                 frac = (trial.number + epoch / config.max_epochs) / budget
@@ -136,6 +169,7 @@ def search(
             "epochs": t.user_attrs.get("epochs"),
             "best_epoch": t.user_attrs.get("best_epoch"),
             "val_metric": t.user_attrs.get("val_metric"),
+            "diverged": bool(t.user_attrs.get("diverged", False)),
         }
         for t in study.trials
     ]
@@ -146,7 +180,9 @@ def search(
             "for extreme values, or lower the learning rate range."
         )
     best_trial = study.best_trial
-    best = suggest_config(optuna.trial.FixedTrial(best_trial.params), base, n_fit=len(fit_rows))
+    best = suggest_config(
+        optuna.trial.FixedTrial(best_trial.params), base, n_fit=len(fit_rows), n_features=n_features
+    )
     return SearchResult(
         best=best,
         best_value=float(best_trial.value if best_trial.value is not None else "nan"),

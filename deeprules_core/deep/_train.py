@@ -227,8 +227,11 @@ def train_module(
     seed: int,
     device: torch.device,
     on_epoch: EpochCallback | None = None,
+    keep_last: bool = False,
 ) -> TrainResult:
-    """Train in place with early stopping on ``val``; leave the best epoch's weights in place."""
+    """Train in place with early stopping on ``val``; leave the best epoch's weights in place
+    (``keep_last``: train ``config.max_epochs`` epochs and keep the last weights, so the
+    validation rows choose nothing: the permutation control's fixed schedule)."""
     if len(fit) < 2 or len(val) < 1:
         raise ModelError(
             f"Too few labelled samples to train a deep model ({len(fit)} to fit, {len(val)} to "
@@ -304,10 +307,10 @@ def train_module(
             sched.step(val_loss) if config.schedule == "plateau" else sched.step()
         if on_epoch is not None:
             on_epoch(epoch, record)
-        if stale >= config.patience:
+        if stale >= config.patience and not keep_last:
             result.stopped_early = True
             break
-    if best_state is not None:
+    if best_state is not None and not keep_last:
         module.load_state_dict(best_state)
     module.eval()
     return result
@@ -326,4 +329,6 @@ def new_module(config: DeepConfig, *, n_in: int, n_out: int, fit: TaskData, task
     """A freshly initialised network whose scaling is fitted on the training rows only."""
     module = build_module(config, n_in=n_in, n_out=n_out)
     module.fit_scaling(fit.x, fit.y if task == "regression" else None)  # type: ignore[operator]
+    if hasattr(module, "fit_reduction"):
+        module.fit_reduction(fit.x, fit.y, task=task)  # type: ignore[operator]
     return module

@@ -31,9 +31,9 @@ __all__ = [
 
 #: Significance level of the shuffled-label control.
 ALPHA = 0.05
-#: With fewer shuffles the permutation p-value cannot reach ALPHA ((1+0)/(1+n) > 0.05 for
-#: n < 19); the control then asks that the real score beat every shuffled score.
-MIN_SHUFFLES_FOR_P = 19
+#: With fewer permutations the p-value cannot fall below ALPHA ((1+0)/(1+n) >= 0.05 for
+#: n <= 19): the control is then inconclusive, never a verdict.
+MIN_SHUFFLES_FOR_P = 20
 #: A drop of more than 0.25 in AUPRC (or R²) from the training rows to the tune rows means
 #: a quarter of the metric's range was learned from training-set particulars. Smaller gaps
 #: are ordinary for flexible models (a forest always fits its own rows almost perfectly).
@@ -147,17 +147,46 @@ def check_equal_tuning(results: Mapping[str, Any]) -> list[Finding]:
 
 
 def check_no_signal(results: Mapping[str, Any]) -> list[Finding]:
-    """``no_signal`` when the real score does not stand above the shuffled-label scores."""
+    """``no_signal`` when the real score does not stand above the permuted-label scores
+    (p > :data:`ALPHA`), or ``control_inconclusive`` when too few permutations ran for p
+    to fall below it. Never for the dummy (it ignores the features)."""
+    from ..names import model_label
+
     ctrl = (results.get("controls") or {}).get("shuffled_label")
-    if not ctrl or not ctrl.get("null"):
+    if not ctrl or not ctrl.get("null") or str(ctrl.get("model")) == "dummy":
         return []
     null = np.array([v for v in ctrl["null"] if _finite(v)])
     real, p, n = ctrl["real"], ctrl["p_value"], len(null)
-    if not _finite(real) or n == 0:
+    if not _finite(real) or n == 0 or not _finite(p):
         return []
-    beaten_all = bool(real > null.max())
-    fires = (p > ALPHA) if n >= MIN_SHUFFLES_FOR_P else not beaten_all
-    if not fires:
+    name = model_label(str(ctrl["model"]), str(results.get("task", "")))
+    metric = str(ctrl["metric"]).upper()
+    where = "cross-validated" if "cross-validation" in str(ctrl.get("scored_on", "")) else "tune"
+    ev = {
+        "model": ctrl["model"],
+        "metric": ctrl["metric"],
+        "real": real,
+        "p_value": p,
+        "null_mean": float(null.mean()),
+        "null_95th_percentile": float(np.quantile(null, 0.95)),
+        "n_shuffles": n,
+    }
+    if n < MIN_SHUFFLES_FOR_P:
+        return [
+            Finding(
+                code="control_inconclusive",
+                severity="info",
+                tip=7,
+                message=(
+                    f"The shuffled-label control of the {name} ran only {n} permutations, so its p-value "
+                    f"cannot fall below {ALPHA} (the smallest possible is {1 / (1 + n):.3f}; observed p = "
+                    f"{p:.3f}): it neither shows a signal nor rules one out. Run it with at least "
+                    f"{MIN_SHUFFLES_FOR_P} permutations ('n_shuffles') before claiming either."
+                ),
+                evidence=ev,
+            )
+        ]
+    if p <= ALPHA:
         return []
     return [
         Finding(
@@ -165,29 +194,26 @@ def check_no_signal(results: Mapping[str, Any]) -> list[Finding]:
             severity="error",
             tip=7,
             message=(
-                f"The model ({ctrl['model']}) does no better on the real labels than when it is trained on "
-                f"shuffled labels: its tune {ctrl['metric'].upper()} is {real:.3f}, and {int((null >= real).sum())} "
-                f"of {n} shuffled-label runs scored as high (permutation p = {p:.3f}). A model that scores as well "
-                "without the real labels has learned nothing it can carry to new samples. Do not report its "
-                "performance as evidence of a signal; check the labels, the features and the sample size."
+                f"The {name} does no better on the real labels than on permuted labels: its {where} "
+                f"{metric} is {real:.3f}, and {int((null >= real).sum())} of {n} permuted-label runs of the "
+                f"same pipeline scored as high (permutation p = {p:.3f}; the permuted runs average "
+                f"{float(null.mean()):.3f}, which is chance). A model that scores as well without the real "
+                "labels has learned nothing it can carry to new samples. Do not report its performance as "
+                "evidence of a signal; check the labels, the features and the sample size."
             ),
-            evidence={
-                "model": ctrl["model"],
-                "metric": ctrl["metric"],
-                "real": real,
-                "p_value": p,
-                "null_mean": float(null.mean()),
-                "null_95th_percentile": float(np.quantile(null, 0.95)),
-                "n_shuffles": n,
-            },
+            evidence=ev,
         )
     ]
 
 
-def check_overfitting(results: Mapping[str, Any]) -> list[Finding]:
-    """``overfitting`` when the selected model's training score exceeds its tune score by
-    more than :data:`OVERFIT_GAP` and the tune interval lies below the training score."""
-    name = results.get("selected")
+def check_overfitting(results: Mapping[str, Any], *, model: str | None = None) -> list[Finding]:
+    """``overfitting`` when a model's (the selected one's unless ``model`` is given)
+    training score exceeds its tune score by more than :data:`OVERFIT_GAP` and the tune
+    interval lies below the training score. The message names the model, and calls it
+    "the selected model" only when it is."""
+    from ..names import model_label
+
+    name = model or results.get("selected")
     if not name or name not in results.get("models", {}):
         return []
     metric = results["primary_metric"]
@@ -199,13 +225,15 @@ def check_overfitting(results: Mapping[str, Any]) -> list[Finding]:
     high = tune.get("high")
     if gap <= OVERFIT_GAP or (_finite(high) and high >= train["value"]):
         return []
+    label = model_label(str(results["models"][name].get("family", name)), str(results.get("task", "")))
+    who = f"The selected model ({label})" if name == results.get("selected") else f"The {label}"
     return [
         Finding(
             code="overfitting",
             severity="warning",
             tip=7,
             message=(
-                f"The selected model ({name}) scores {train['value']:.3f} {metric.upper()} on the rows it was "
+                f"{who} scores {train['value']:.3f} {metric.upper()} on the rows it was "
                 f"trained on but {tune['value']:.3f} on the tune rows, a drop of {gap:.2f}. It has learned "
                 "particulars of the training samples that do not carry over. Prefer stronger regularisation "
                 "or a simpler model, and more samples if you can (see the learning curve)."
@@ -224,6 +252,8 @@ def check_overfitting(results: Mapping[str, Any]) -> list[Finding]:
 def check_baseline_beaten(results: Mapping[str, Any]) -> list[Finding]:
     """``baseline_not_beaten`` when the selected model's paired difference to the dummy
     has an interval that includes 0 (or lies below it)."""
+    from ..names import model_label
+
     sel = results.get("selected")
     dummies = [n for n, m in results.get("models", {}).items() if m.get("family") == "dummy"]
     if not sel or not dummies or sel in dummies:
@@ -236,7 +266,7 @@ def check_baseline_beaten(results: Mapping[str, Any]) -> list[Finding]:
                     severity="warning",
                     tip=2,
                     message=(
-                        f"The selected model ({sel}) does not clearly beat a dummy model that ignores the features "
+                        f"The selected model ({model_label(str(results['models'][sel].get('family', sel)), str(results['task']))}) does not clearly beat a dummy model that ignores the features "
                         f"and predicts the {'class frequencies' if results['task'] == 'classification' else 'mean'}: "
                         f"the difference in tune {c['metric'].upper()} is {c['diff']:+.3f} (95% interval "
                         f"{c['low']:+.3f} to {c['high']:+.3f}, which includes 0). With these data the features "
@@ -265,12 +295,15 @@ def statement(results: Mapping[str, Any]) -> str:
     from ..names import model_label
 
     sel = results.get("selected")
-    codes = {f.code for f in modelling_findings(results)}
+    found = modelling_findings(results)
+    codes = {f.code for f in found}
+    sel_family = str(results["models"][sel].get("family", sel)) if sel else ""
+    no_signal = [f for f in found if f.code == "no_signal" and str(f.evidence.get("model")) == sel_family]
     if not sel:
         return "No model was fitted."
     name = model_label(str(results["models"][sel].get("family", sel)), str(results.get("task", "")))
-    if "no_signal" in codes:
-        return f"The selected model ({name}) does no better than the same model trained on shuffled labels."
+    if no_signal:
+        return f"The selected model ({name}) does no better than the same model trained on permuted labels."
     if "baseline_not_beaten" in codes:
         return f"The selected model ({name}) does not clearly beat the dummy baseline."
     tune = results["models"][sel]["metrics"]["tune"][results["primary_metric"]]

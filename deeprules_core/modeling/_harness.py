@@ -345,6 +345,7 @@ def run_baselines(
             X,
             t,
             selected,
+            folds=folds,
             seed=seed,
             n_shuffles=n_shuffles,
             batch_correct=batch_correct,
@@ -367,6 +368,7 @@ def _controls(
     t: TaskArrays,
     selected: str,
     *,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
     seed: int,
     n_shuffles: int,
     batch_correct: bool,
@@ -385,15 +387,14 @@ def _controls(
         "seed": seed,
         "batch_correct": batch_correct,
     }
-    if n_shuffles > 0:
-        real = entry["metrics"]["tune"][results["primary_metric"]]["value"]
+    if n_shuffles > 0 and entry.get("family") != "dummy":  # the dummy ignores the features
         results["controls"]["shuffled_label"] = shuffled_label_control(
             X,
             t.y,
-            real_score=real,
+            folds=folds,
             n_shuffles=n_shuffles,
             progress=lambda f, m: report(0.77 + 0.15 * f, m),
-            **kw,
+            **{k: v for k, v in kw.items() if k != "tune_rows"},
         )
     report(0.93, "learning curve")
     entry["curves"]["learning_curve"] = learning_curve(X, t.y, **kw)

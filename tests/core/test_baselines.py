@@ -147,7 +147,7 @@ def test_overfitting_is_flagged_for_a_large_gap_only(signal_results):
 def test_no_signal_is_found(signal_results):
     df, roles, split = simulate(signal=0.0, seed=3)
     r = run_baselines(
-        df, roles, split, models=("dummy", "logistic_regression"), budget=3, n_shuffles=5, n_boot=200
+        df, roles, split, models=("dummy", "logistic_regression"), budget=3, n_shuffles=20, n_boot=200
     )
     codes = {f["code"] for f in r["findings"]}
     assert "no_signal" in codes

@@ -65,52 +65,75 @@ def _data(signal, n=160, seed=0):
     return X, y, np.arange(0, 120), np.arange(120, n)
 
 
-@pytest.mark.parametrize("signal,expect_small_p", [(3.0, True), (0.0, False)])
-def test_shuffled_label_control_p_value(signal, expect_small_p):
-    X, y, tr, tu = _data(signal)
-    from deeprules_core.modeling._models import make_pipeline
-    from deeprules_core.modeling._tuning import score_primary
+def _folds(rows, k=4, seed=0):
+    from sklearn.model_selection import KFold
 
-    model = make_pipeline("logistic_regression", {"C": 1.0}, task="classification", n_features=5).fit(
-        X[tr], y[tr]
-    )
-    real = score_primary(y[tu], model.predict_proba(X[tu]), task="classification", n_classes=2, positive=1)
-    ctrl = shuffled_label_control(
+    return [(rows[a], rows[b]) for a, b in KFold(k, shuffle=True, random_state=seed).split(rows)]
+
+
+def _control(X, y, tr, n=20, groups=None):
+    return shuffled_label_control(
         X,
         y,
+        folds=_folds(tr),
         train_rows=tr,
-        tune_rows=tu,
-        groups=None,
+        groups=groups,
         family="logistic_regression",
         params={"C": 1.0},
         task="classification",
         n_classes=2,
         positive=1,
-        real_score=real,
-        n_shuffles=19,
+        n_shuffles=n,
         seed=0,
     )
-    k = sum(v >= real for v in ctrl["null"])
-    assert ctrl["p_value"] == pytest.approx((1 + k) / 20)
+
+
+@pytest.mark.parametrize("signal,expect_small_p", [(3.0, True), (0.0, False)])
+def test_shuffled_label_control_p_value(signal, expect_small_p):
+    X, y, tr, _ = _data(signal)
+    ctrl = _control(X, y, tr)
+    k = sum(v >= ctrl["real"] - 1e-12 for v in ctrl["null"])
+    assert ctrl["p_value"] == pytest.approx((1 + k) / 21)
     assert (ctrl["p_value"] <= 0.05) == expect_small_p
-    assert ctrl["scored_on"] == "tune side, real labels" and len(ctrl["null"]) == 19
+    assert "cross-validation" in ctrl["scored_on"] and len(ctrl["null"]) == 20 and ctrl["conclusive"]
 
 
-def _results(real, null, p):
+def test_the_null_is_centred_on_chance_on_data_with_a_strong_structure_unrelated_to_the_label():
+    """Two big clusters (half the features shifted by 4 SD in half the samples), a label
+    independent of them: the old null (fitted on shuffled labels, scored on the real tune
+    labels) sits wherever the clusters put it; the permutation null sits at chance (AUPRC
+    = the positive share), and the real score is no better than it."""
+    rng = np.random.default_rng(3)
+    n, p = 100, 30
+    cluster = rng.integers(0, 2, n)
+    X = rng.normal(size=(n, p)) + 4.0 * cluster[:, None] * (np.arange(p) < p // 2)
+    y = rng.integers(0, 2, n)
+    tr = np.arange(n)
+    ctrl = _control(X, y, tr, n=40)
+    chance = float(y.mean())
+    assert abs(float(np.mean(ctrl["null"])) - chance) < 0.06
+    assert ctrl["p_value"] > 0.05
+
+
+def _results(real, null, p, model="logistic_regression"):
     return {
         "controls": {
-            "shuffled_label": {"model": "lr", "metric": "auprc", "real": real, "null": null, "p_value": p}
+            "shuffled_label": {"model": model, "metric": "auprc", "real": real, "null": null, "p_value": p}
         }
     }
 
 
 def test_no_signal_planted_and_near_miss():
-    null = list(np.linspace(0.4, 0.6, 19))
+    null = list(np.linspace(0.4, 0.6, 20))
     assert [f.code for f in check_no_signal(_results(0.55, null, 0.45))] == ["no_signal"]
-    assert check_no_signal(_results(0.61, null, 1 / 20)) == []  # beats every shuffle: p = 0.05
-    # with too few shuffles for p <= 0.05 the real score must beat every shuffled score
-    assert check_no_signal(_results(0.7, [0.5, 0.6, 0.55], 0.25)) == []
-    assert [f.code for f in check_no_signal(_results(0.58, [0.5, 0.6, 0.55], 0.5))] == ["no_signal"]
+    assert check_no_signal(_results(0.61, null, 1 / 21)) == []  # beats every permutation: p = 0.048
+    # too few permutations for p < 0.05: inconclusive (a note), never no_signal
+    assert [f.code for f in check_no_signal(_results(0.58, [0.5, 0.6, 0.55], 0.5))] == [
+        "control_inconclusive"
+    ]
+    assert [f.severity for f in check_no_signal(_results(0.7, [0.5, 0.6, 0.55], 0.25))] == ["info"]
+    # never about the dummy
+    assert check_no_signal(_results(0.3, null, 0.9, model="dummy")) == []
 
 
 def test_baseline_not_beaten_planted_and_near_miss():

@@ -108,11 +108,20 @@ def test_suggest_architecture_cnn_for_a_sequence_column():
 
 def test_warning_when_parameters_vastly_outnumber_samples():
     rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(10, 90)), columns=[f"g{i}" for i in range(90)])
+    df["y"] = [0, 1] * 5
+    choice = suggest_architecture(df, Roles(label="y"))
+    assert choice.warning is not None and "memorise" in choice.warning
+    assert choice.n_params > 100 * 10
+
+
+def test_a_wide_table_starts_with_the_train_only_filter_and_a_small_network():
+    rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(30, 2000)), columns=[f"g{i}" for i in range(2000)])
     df["y"] = [0, 1] * 15
     choice = suggest_architecture(df, Roles(label="y"))
-    assert choice.warning is not None and "memorise" in choice.warning
-    assert choice.n_params > 100 * 30
+    assert choice.config.reduce == "filter" and choice.config.n_reduce == 20
+    assert choice.warning is None and "wide" in choice.reason
 
 
 def test_cnn_without_a_sequence_column_is_refused():

@@ -65,11 +65,16 @@ def test_run_deep_entry_is_complete_reproducible_and_clean_on_clean_data():
     assert any("epoch" in m for _, m in calls)
 
 
-def test_no_signal_is_found_on_data_without_signal():
+def test_no_signal_is_found_on_data_without_signal_and_few_permutations_are_inconclusive():
     df, split = _xor(240, seed=1, signal=False), _split(240)
     entry = run_deep(df, Roles(label="y"), split, seed=0, **SMALL)
     codes = [f["code"] for f in entry["findings"]]
-    assert "no_signal" in codes, entry["controls"]
+    assert "control_inconclusive" in codes and "no_signal" not in codes, entry["controls"]
+    cheap = {**SMALL, "n_seeds": 1, "max_epochs": 8, "n_shuffles": 20}
+    entry = run_deep(df, Roles(label="y"), split, seed=0, **cheap)
+    ctrl = entry["controls"]["shuffled_label"]
+    assert ctrl["conclusive"] and "cheaper" in ctrl["schedule"] and ctrl["n_folds"] >= 2
+    assert "no_signal" in [f["code"] for f in entry["findings"]], ctrl
 
 
 def test_regression_entry_uses_r2():
@@ -84,7 +89,7 @@ def test_regression_entry_uses_r2():
 
 
 # --------------------------------------------------------------------------- findings from entries
-def _entry(train: float, tune: float, low: float, high: float, null: list[float]) -> dict:
+def _entry(train: float, tune: float, low: float, high: float, null: list[float], p: float) -> dict:
     return {
         "family": "mlp",
         "kind": "deep",
@@ -98,25 +103,33 @@ def _entry(train: float, tune: float, low: float, high: float, null: list[float]
                 "metric": "auprc",
                 "real": tune,
                 "null": null,
-                "p_value": 1 / 3,
+                "p_value": p,
                 "n_shuffles": len(null),
             }
         },
     }
 
 
+NULL20 = [0.3 + 0.001 * i for i in range(20)]
+
+
 def test_overfitting_found_for_a_large_gap_and_not_for_a_small_one():
-    planted = deep_findings(_entry(1.0, 0.62, 0.55, 0.70, [0.3, 0.31]), name="mlp")
+    planted = deep_findings(_entry(1.0, 0.62, 0.55, 0.70, NULL20, 1 / 21), name="mlp")
     assert [f.code for f in planted] == ["overfitting"]
-    near = deep_findings(_entry(0.95, 0.85, 0.78, 0.92, [0.3, 0.31]), name="mlp")
+    # the deep model is not the selected one here: the message names it, not "the selected model"
+    assert planted[0].message.startswith("The MLP scores") and "selected" not in planted[0].message
+    near = deep_findings(_entry(0.95, 0.85, 0.78, 0.92, NULL20, 1 / 21), name="mlp")
     assert near == []
 
 
-def test_no_signal_from_a_wide_interval_even_when_every_shuffle_is_beaten():
-    wide = deep_findings(_entry(0.7, 0.62, 0.45, 0.78, [0.50, 0.52]), name="mlp")
-    assert [f.code for f in wide] == ["no_signal"] and wide[0].severity == "warning"
-    beaten = deep_findings(_entry(0.7, 0.62, 0.45, 0.78, [0.70, 0.52]), name="mlp")
-    assert [f.code for f in beaten] == ["no_signal"] and beaten[0].severity == "error"
+def test_the_permutation_p_decides_and_few_permutations_are_inconclusive():
+    null = [0.5 + 0.01 * i for i in range(20)]  # 0.50 .. 0.69
+    lost = deep_findings(_entry(0.7, 0.62, 0.45, 0.78, null, 8 / 21), name="mlp")
+    assert [f.code for f in lost] == ["no_signal"] and lost[0].severity == "error"
+    won = deep_findings(_entry(0.7, 0.72, 0.6, 0.8, null, 1 / 21), name="mlp")
+    assert won == []
+    few = deep_findings(_entry(0.7, 0.62, 0.45, 0.78, [0.70, 0.52], 2 / 3), name="mlp")
+    assert [(f.code, f.severity) for f in few] == [("control_inconclusive", "info")]
 
 
 # --------------------------------------------------------------------------- comparison with baselines
