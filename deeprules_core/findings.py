@@ -78,6 +78,7 @@ CODES: dict[str, int] = {
     "overfitting": 7,
     "baseline_not_beaten": 2,
     "unequal_tuning": 2,
+    "one_feature_suffices": 1,
     "metadata_predicts_label": 9,
     "attribution_on_confounder": 9,
     # privacy

@@ -44,6 +44,7 @@ __all__ = [
 #: Display names of the model families, by task; a family missing here is spelled out.
 _MODEL_NAMES: dict[str, tuple[str, str]] = {  # family: (classification, regression)
     "dummy": ("dummy", "dummy"),
+    "best_single_feature": ("best single feature", "best single feature"),
     "logistic_regression": ("logistic regression", "linear regression (elastic net)"),
     "random_forest": ("random forest", "random forest"),
     "gradient_boosting": ("gradient boosting", "gradient boosting"),
@@ -54,6 +55,10 @@ _MODEL_NAMES: dict[str, tuple[str, str]] = {  # family: (classification, regress
 #: The long form, for running text (the methods paragraph).
 _LONG_NAMES = {
     "dummy": ("a dummy model predicting the class frequencies", "a dummy model predicting the mean"),
+    "best_single_feature": (
+        "the best single feature chosen on the training folds, in a one-feature logistic regression",
+        "the best single feature chosen on the training folds, in a one-feature linear regression",
+    ),
     "mlp": ("a multilayer perceptron (MLP)", "a multilayer perceptron (MLP)"),
     "cnn": ("a 1D convolutional network (CNN)", "a 1D convolutional network (CNN)"),
 }

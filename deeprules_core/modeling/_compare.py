@@ -24,6 +24,8 @@ __all__ = [
     "check_equal_tuning",
     "check_no_signal",
     "check_overfitting",
+    "check_single_feature",
+    "single_feature_tie",
     "check_baseline_beaten",
     "modelling_findings",
     "finalize_results",
@@ -45,7 +47,14 @@ def _finite(x: Any) -> bool:
 
 
 #: Simpler first: between models with the same tune score the simpler one is selected.
-SIMPLICITY = ("dummy", "logistic_regression", "knn", "random_forest", "gradient_boosting")
+SIMPLICITY = (
+    "dummy",
+    "best_single_feature",
+    "logistic_regression",
+    "knn",
+    "random_forest",
+    "gradient_boosting",
+)
 
 
 def _tune_primary(results: Mapping[str, Any], name: str) -> float | None:
@@ -278,6 +287,69 @@ def check_baseline_beaten(results: Mapping[str, Any]) -> list[Finding]:
     return []
 
 
+def single_feature_tie(results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """When the best single feature (the marker baseline) does as well as the selected
+    model on the tune side (it is selected, or the paired interval of the difference
+    includes 0): its name, feature and scores. None otherwise."""
+    models = results.get("models", {})
+    sel = results.get("selected")
+    single = next((n for n, m in models.items() if m.get("family") == "best_single_feature"), None)
+    if not sel or not single:
+        return None
+    s_score, m_score = _tune_primary(results, single), _tune_primary(results, sel)
+    if s_score is None or m_score is None:
+        return None
+    out = {
+        "single": single,
+        "feature": models[single].get("chosen_feature"),
+        "selected": sel,
+        "metric": results.get("primary_metric"),
+        "single_score": s_score,
+        "selected_score": m_score,
+    }
+    if sel == single:
+        return out | {"diff": 0.0, "low": None, "high": None}
+    for c in results.get("comparisons", []):
+        if c["a"] == sel and c["b"] == single and _finite(c.get("low")) and c["low"] <= 0:
+            return out | {k: c[k] for k in ("diff", "low", "high")}
+    return None
+
+
+def check_single_feature(results: Mapping[str, Any]) -> list[Finding]:
+    """``one_feature_suffices`` when the best single feature ties the selected model (Tip 1)."""
+    from ..names import model_label
+
+    tie = single_feature_tie(results)
+    if tie is None:
+        return []
+    task = str(results.get("task", ""))
+    metric = str(tie["metric"]).upper()
+    feature = f"'{tie['feature']}'" if tie.get("feature") else "one feature"
+    if tie["selected"] == tie["single"]:
+        versus = "and no other model does better on the tune side"
+    else:
+        versus = (
+            f"as well as the selected model ({model_label(str(results['models'][tie['selected']].get('family')), task)}, "
+            f"{tie['selected_score']:.3f}; paired difference {tie['diff']:+.3f}, 95% interval "
+            f"{tie['low']:+.3f} to {tie['high']:+.3f}, which includes 0)"
+        )
+    return [
+        Finding(
+            code="one_feature_suffices",
+            severity="warning",
+            tip=1,
+            columns=(str(tie["feature"]),) if tie.get("feature") else (),
+            message=(
+                f"The best single feature, {feature} (chosen on the training folds), reaches tune {metric} "
+                f"{tie['single_score']:.3f} on its own, {versus}. One measurement answers the question: "
+                "deep learning is not needed here (Tip 1). Report the single-feature model (or the marker) "
+                "as the result, and a more complex model only if it clearly does better."
+            ),
+            evidence=dict(tie),
+        )
+    ]
+
+
 def modelling_findings(results: Mapping[str, Any]) -> list[Finding]:
     """Every modelling finding that the results dict supports.
 
@@ -286,7 +358,7 @@ def modelling_findings(results: Mapping[str, Any]) -> list[Finding]:
     the ``run`` command merges both lists.
     """
     out = check_equal_tuning(results) + check_no_signal(results)
-    out += check_overfitting(results) + check_baseline_beaten(results)
+    out += check_overfitting(results) + check_baseline_beaten(results) + check_single_feature(results)
     return sort_findings(out)
 
 
@@ -307,6 +379,14 @@ def statement(results: Mapping[str, Any]) -> str:
     if "baseline_not_beaten" in codes:
         return f"The selected model ({name}) does not clearly beat the dummy baseline."
     tune = results["models"][sel]["metrics"]["tune"][results["primary_metric"]]
+    if "one_feature_suffices" in codes:
+        tie = single_feature_tie(results) or {}
+        feature = f"'{tie.get('feature')}'" if tie.get("feature") else "one feature"
+        return (
+            f"The best single feature, {feature}, does as well as any model (tune "
+            f"{results['primary_metric'].upper()} {tie.get('single_score', float('nan')):.3f}): one measurement "
+            "answers the question, and deep learning is not needed (Tip 1)."
+        )
     return (
         f"The selected model is {name} (tune {results['primary_metric'].upper()} {tune['value']:.3f}, "
         f"95% interval {tune['low']:.3f} to {tune['high']:.3f})."

@@ -25,7 +25,7 @@ from ._compare import finalize_results, select_model
 from ._controls import learning_curve, metadata_only_control, shuffled_label_control
 from ._curves import curve_data
 from ._metrics import metric_panel, sorted_classes
-from ._models import BASELINE_FAMILIES, FAMILIES, WIDE_FEATURES, make_pipeline
+from ._models import BASELINE_FAMILIES, FAMILIES, SINGLE_FEATURE, WIDE_FEATURES, make_pipeline
 from ._tuning import predict_scores, prepare_folds, tune_family
 
 __all__ = ["run_baselines", "fit_model", "evaluate_on_test", "model_inputs", "TaskArrays", "task_arrays"]
@@ -196,7 +196,11 @@ def _fit_entry(
             for k, d in curves.items()
         }
     est = model.steps[-1][1]
-    return {
+    extra: dict[str, Any] = {}
+    if hasattr(est, "feature_"):  # the marker baseline: which column it chose on the training side
+        support = getattr(model.named_steps.get("feature_filter"), "support_", None)
+        extra["_feature_index"] = int(support[est.feature_] if support is not None else est.feature_)
+    return extra | {
         "family": name,
         "kind": "baseline",
         "label": FAMILIES[name].label,
@@ -265,6 +269,10 @@ def run_baselines(
         raise ModelError(f"Unknown baseline model(s) {unknown}; choose among {list(BASELINE_FAMILIES)}.")
     if not models:
         raise ModelError("Choose at least one baseline model.")
+    if SINGLE_FEATURE not in models:  # the marker baseline joins every comparison (Tip 1)
+        models = (
+            [*models[:1], SINGLE_FEATURE, *models[1:]] if models[0] == "dummy" else [SINGLE_FEATURE, *models]
+        )
     if budget < 1:
         raise ModelError(f"The 'budget' must be an int >= 1. Got {budget} instead.")
     started, t0 = utcnow(), time.perf_counter()
@@ -297,6 +305,8 @@ def run_baselines(
         entries[name] = _fit_entry(
             name, tuned, X, t, seed=seed, n_boot=n_boot, budget=budget, batch_correct=batch_correct
         )
+        if name == SINGLE_FEATURE:
+            entries[name]["chosen_feature"] = features[entries[name].pop("_feature_index")]
     del fold_data
     results: dict[str, Any] = {
         "task": t.task,

@@ -109,7 +109,9 @@ def test_results_dict_follows_the_contract(signal_results):
     assert set(entry["metrics"]["tune"]) == {"auprc", "auroc", "balanced_accuracy", "mcc", "f1", "brier"}
     assert {"roc", "pr", "calibration"} <= set(entry["curves"])
     assert "learning_curve" in r["models"][r["selected"]]["curves"]
-    assert {c["b"] for c in r["comparisons"]} == set(FAST) - {r["selected"]}
+    # the marker baseline joins every comparison, with the column it chose on the training side
+    assert {c["b"] for c in r["comparisons"]} == (set(FAST) | {"best_single_feature"}) - {r["selected"]}
+    assert r["models"]["best_single_feature"]["chosen_feature"].startswith("f")
 
 
 def test_every_family_gets_the_same_recorded_budget(signal_results):
@@ -182,7 +184,14 @@ def test_regression_signal_is_recovered_without_split_folds():
 def test_every_family_runs_on_a_small_problem():
     df, roles, split = simulate(n_groups=60)
     r = run_baselines(df, roles, split, budget=2, n_shuffles=2, n_boot=50)
-    assert set(r["models"]) == {"dummy", "logistic_regression", "random_forest", "gradient_boosting", "knn"}
+    assert set(r["models"]) == {
+        "dummy",
+        "best_single_feature",
+        "logistic_regression",
+        "random_forest",
+        "gradient_boosting",
+        "knn",
+    }
     assert all(m["metrics"]["tune"]["auroc"]["value"] > 0.6 for n, m in r["models"].items() if n != "dummy")
 
 
