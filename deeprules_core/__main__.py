@@ -123,7 +123,10 @@ def _audit_pdf(args: argparse.Namespace, roles: Roles, result: AuditResult) -> N
 
 
 def _run(args: argparse.Namespace) -> int:
+    import warnings
+
     from ._files import staged_output
+    from ._progress import ProgressBar
     from .workflow import run_study
 
     if args.executor:
@@ -131,9 +134,17 @@ def _run(args: argparse.Namespace) -> int:
         if args.executor == "slurm":  # the shared search storage and the workers' logs go with the run
             os.environ.setdefault("DEEPRULES_HOME", str(Path(args.out).resolve() / "cluster"))
     out = Path(args.out)
-    # written beside the output folder and moved in at the end: a failed run leaves it as it was
-    with staged_output(out) as stage:
-        run_study(args.study, stage, progress=lambda f, m: print(f"[{f:4.0%}] {m}", flush=True))
+    bar = ProgressBar()
+    try:
+        with warnings.catch_warnings():
+            # numerical warnings of the libraries (an empty slice, a constant column) are
+            # handled where they matter; they are not the user's to read
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # written beside the output folder and moved in at the end: a failed run leaves it as it was
+            with staged_output(out) as stage:
+                run_study(args.study, stage, progress=bar)
+    finally:
+        bar.close()
     print(run_summary(out))
     return 0
 

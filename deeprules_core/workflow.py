@@ -115,6 +115,14 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
     (out / "split.csv").write_text(split.to_csv(), encoding="utf-8")
 
     results = _run_models(ws, study, df, sf, split, report)
+    from .interpret.jobs import run_interpretation, run_models
+
+    if run_models(results):  # Tips 8 and 9: the Interpret page's engine call (records its findings)
+        report(0.91, "interpretation: permutation importance, integrated gradients, the guard")
+        _, interp = run_interpretation(
+            ws, ws.get_study(study.id), df, split, results, models=run_models(results)
+        )
+        results["interpretation"] = {k: interp[k] for k in ("rankings", "caveat", "agreement", "guard")}
     if sf.design.sensitive_data:  # Tip 10: run exports no model; the lock is explained, the leak measured
         from .privacy import run_privacy
 

@@ -58,6 +58,7 @@ __all__ = [
     "SCORINGS",
     "SCREEN_TOP",
     "CELL_BUDGET",
+    "MAX_TOTAL_CELLS",
     "permutation_importance_grouped",
     "group_permutation",
     "linear_coefficients",
@@ -76,6 +77,15 @@ SCREEN_TOP = 200
 #: Cells (rows x columns) per stacked prediction call: ~40 MB of float64, small enough for
 #: a laptop shared with other jobs, large enough that the per-call overhead vanishes.
 CELL_BUDGET = 5_000_000
+#: Total-cost cap: cells (rows x columns) predicted over the whole computation. Above it,
+#: fewer of the screened features are permuted (the most output-correlated first, at least
+#: MIN_CAPPED_FEATURES), then fewer repeats (at least MIN_CAPPED_REPEATS); the result says
+#: so (``cost_cap``). 4e8 cells is about 10 s for a 200-tree forest on this machine (see
+#: benchmarks/bench_interpret.py); 300 rows x 2,000 columns x 200 features x 10 repeats
+#: would be 1.2e9.
+MAX_TOTAL_CELLS = 400_000_000
+MIN_CAPPED_FEATURES = 20
+MIN_CAPPED_REPEATS = 5
 
 
 # ----------------------------------------------------------------- model access
@@ -192,6 +202,81 @@ def _screen(out: np.ndarray, values: np.ndarray, keep: int) -> np.ndarray:
     return np.sort(np.argsort(-rho, kind="stable")[:keep])
 
 
+def _column_wise(
+    model: Any, X: pd.DataFrame, feats: list[str]
+) -> tuple[Any, pd.DataFrame, list[str], list[str]]:
+    """For the study's pipelines whose preprocessing acts column by column (imputation,
+    the label-associated filter, scaling): the preprocessed rows and the bare model.
+
+    Permuting a raw column then preprocessing equals preprocessing then permuting the
+    column (each step maps a column on its own, with statistics fixed at fit time), so
+    the importances are the same, at a fraction of the cost: the preprocessing runs once,
+    and features the filter dropped are not permuted at all (their importance is exactly
+    0: the model never sees them). Anything else is returned unchanged.
+    """
+    steps = getattr(model, "steps", None)
+    if not steps or len(steps) < 2:
+        return model, X, feats, []
+    from sklearn.preprocessing import StandardScaler
+
+    from ..modeling._models import MedianImputer, UnivariateFilter
+
+    pre = [s for _, s in steps[:-1]]
+    if not all(isinstance(s, (MedianImputer, UnivariateFilter, StandardScaler)) for s in pre):
+        return model, X, feats, []
+    names = [str(c) for c in X.columns]
+    Z = X.to_numpy(dtype=float)
+    for s in pre:
+        if isinstance(s, UnivariateFilter):
+            names = [names[i] for i in s.support_]
+        Z = s.transform(Z)
+    est = steps[-1][1]
+    if getattr(model, "deeprules_classes_", None) is not None:
+        est = _Relabelled(est, model.deeprules_classes_)
+    kept = set(names)
+    return (
+        est,
+        pd.DataFrame(Z, columns=names),
+        [f for f in feats if f in kept],
+        [f for f in feats if f not in kept],
+    )
+
+
+class _Relabelled:
+    """A fitted estimator that names its classes like the pipeline it came from."""
+
+    def __init__(self, est: Any, classes: Sequence[Any]) -> None:
+        self.est, self.deeprules_classes_ = est, list(classes)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.asarray(self.est.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.est.predict(X))
+
+
+def _cost_cap(n_rows: int, n_cols: int, n_feats: int, n_repeats: int) -> dict[str, Any]:
+    """How many features and repeats fit into :data:`MAX_TOTAL_CELLS`."""
+    per = max(1, n_rows * n_cols)
+    cells = per * n_feats * n_repeats
+    out: dict[str, Any] = {"max_cells": MAX_TOTAL_CELLS, "cells": int(cells), "capped": False}
+    if cells <= MAX_TOTAL_CELLS:
+        return out | {"features": n_feats, "repeats": n_repeats}
+    repeats = n_repeats
+    feats = max(min(MIN_CAPPED_FEATURES, n_feats), MAX_TOTAL_CELLS // (per * repeats))
+    if per * feats * repeats > MAX_TOTAL_CELLS:
+        repeats = max(MIN_CAPPED_REPEATS, min(n_repeats, MAX_TOTAL_CELLS // (per * feats)))
+    feats = min(feats, n_feats)
+    return out | {
+        "capped": True,
+        "features": int(feats),
+        "repeats": int(repeats),
+        "cells": int(per * feats * repeats),
+        "note": f"total cost capped at {MAX_TOTAL_CELLS:.0e} predicted cells: {feats} features "
+        f"permuted {repeats} times (the most output-correlated first)",
+    }
+
+
 def permutation_importance_grouped(
     model: Any,
     X: pd.DataFrame,
@@ -260,6 +345,7 @@ def permutation_importance_grouped(
     if scoring == "auto":
         scoring = "neg_brier" if model_classes(model) is not None else "r2"
     needs_proba, score = _scorer(scoring, y_arr, model_classes(model))
+    model, X, feats, unused = _column_wise(model, X, feats)
     base_out = model_outputs(model, X, proba=needs_proba)
     baseline = score(base_out)
     screened_out: list[str] = []
@@ -267,6 +353,15 @@ def permutation_importance_grouped(
         keep = _screen(base_out, X[feats].to_numpy(), int(max_features))
         screened_out = [f for i, f in enumerate(feats) if i not in set(keep.tolist())]
         feats = [feats[i] for i in keep]
+    cap = _cost_cap(len(X), X.shape[1], len(feats), n_repeats)
+    if cap["capped"]:
+        keep = (
+            _screen(base_out, X[feats].to_numpy(), cap["features"]) if cap["features"] < len(feats) else None
+        )
+        if keep is not None:
+            screened_out += [f for i, f in enumerate(feats) if i not in set(keep.tolist())]
+            feats = [feats[i] for i in keep]
+        n_repeats = cap["repeats"]
 
     rng = np.random.default_rng(seed)
     n = len(X)
@@ -307,6 +402,8 @@ def permutation_importance_grouped(
         n_rows=int(n),
         group_aware=groups is not None,
         screened_out=len(screened_out),
+        not_used_by_model=len(unused),
+        cost_cap=cap,
         interval="mean ± t·sd/√repeats over the shuffles (shuffle randomness only)",
     )
     return out_df

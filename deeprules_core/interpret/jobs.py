@@ -38,6 +38,9 @@ from ._guard import NOT_CAUSAL_CAVEAT, attribution_guard
 from ._permutation import linear_coefficients, permutation_importance_grouped
 
 __all__ = [
+    "run_interpretation",
+    "run_models",
+    "rankings",
     "interpret_study",
     "interpret_job",
     "default_models",
@@ -69,6 +72,14 @@ PERMUTATION_SCORING = {"classification": "neg_brier", "regression": "r2"}
 MAX_IG_ROWS = 500
 
 Progress = Callable[[float, str], None]
+
+
+def run_models(results: Mapping[str, Any]) -> list[str]:
+    """What ``run`` interprets: the selected model and every deep model (never the dummy)."""
+    models = results.get("models", {})
+    sel = results.get("selected")
+    names = [sel] if sel in models and models[sel].get("family") != "dummy" else []
+    return names + [n for n, m in models.items() if m.get("kind") == "deep" and n not in names]
 
 
 def default_models(results: Mapping[str, Any]) -> list[str]:
@@ -352,6 +363,108 @@ def interpret_study(
     )
 
 
+def run_interpretation(
+    ws: Any,
+    study: Any,
+    df: pd.DataFrame,
+    split: Any,
+    results: Mapping[str, Any],
+    *,
+    models: Sequence[str] | None = None,
+    n_repeats: int = 10,
+    seed: int | None = None,
+    load_deep: Callable[[str], Any] | None = None,
+    progress: Progress | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """The Interpret step, run and recorded: the one engine call of the Interpret page's
+    job and of ``run``.
+
+    Interprets ``models`` (default: every model but the dummy) with :func:`interpret_study`,
+    stores the result as the ``interpretation`` artifact, and adds an ``interpret`` step
+    record to the study. Returns the updated study and the interpretation (its
+    ``rankings`` hold a ranked list per model with its method; its ``findings`` the
+    guard's).
+    """
+    if results.get("split_sha256") and results["split_sha256"] != split.sha256:
+        raise SplitError("The models were trained on another split. Train them again on the current split.")
+    names = [str(m) for m in (models or default_models(results))]
+    seed = int(results.get("seed", 0) if seed is None else seed)
+    if load_deep is None:
+
+        def load_deep(sha: str) -> Any:
+            from ..deep import load_deep as load
+
+            return load(ws, sha)
+
+    started = utcnow()
+    out = interpret_study(
+        df, study.roles, split, results, models=names, n_repeats=n_repeats, seed=seed, load_deep=load_deep,
+        progress=progress,
+    )  # fmt: skip
+    out["rankings"] = rankings(out)
+    sha = ws.put_json(study.id, ARTIFACT_KIND, ARTIFACT_NAME, out)
+    findings = [Finding.from_dict(f) for f in out["findings"]]
+    summary = {
+        "models": names,
+        "top": {n: [r["feature"] for r in primary_ranking(e)[:5]] for n, e in out["models"].items()},
+        "findings": [f.key for f in findings],
+        "interpretation_sha256": sha,
+    }
+    record = StepRecord(
+        step="interpret",
+        params={"models": names, "n_repeats": n_repeats, "seed": seed},
+        input_hashes={"dataset": study.dataset.sha256, "split": split.sha256},
+        seed=seed,
+        versions=out["versions"],
+        started_at=started,
+        finished_at=utcnow(),
+        summary=summary,
+    )
+    from ..steps import record_interpretation  # the step record and the ledger, in one place
+
+    latest = record_interpretation(ws, ws.get_study(study.id), record, findings)
+    out["summary"] = summary
+    return latest, out
+
+
+#: Features per model in the ranked lists of ``rankings`` (results.json, the report).
+RANKED_TOP = 20
+_METHOD_NAMES = {
+    "global": "permutation importance (tune side, group-aware)",
+    "attributions": "integrated gradients (tune side, mean |attribution|)",
+    "coefficients": "standardised coefficients",
+}
+
+
+def rankings(out: Mapping[str, Any], *, top: int = RANKED_TOP) -> dict[str, list[dict[str, Any]]]:
+    """Per model, one ranked list per method (permutation importance for every tabular
+    model, integrated gradients for deep models): ``method``, ``scoring`` and the top
+    features with importance and interval."""
+    keys = ("feature", "importance", "low", "high")
+    ranked: dict[str, list[dict[str, Any]]] = {}
+    for name, entry in (out.get("models") or {}).items():
+        lists = []
+        for key in ("global", "attributions"):
+            block = entry.get(key)
+            if not block:
+                continue
+            info: dict[str, Any] = {"method": _METHOD_NAMES[key]}
+            for k in (
+                "scoring",
+                "baseline_score",
+                "n_repeats",
+                "screened_out",
+                "not_used_by_model",
+                "cost_cap",
+            ):
+                if block.get(k) is not None:
+                    info[k] = block[k]
+            info["features"] = [{k: r.get(k) for k in keys} for r in block["rows"][:top]]
+            lists.append(info)
+        ranked[name] = lists
+    return ranked
+
+
 def interpret_job(ctx: Any) -> dict[str, Any]:
     """Job target ``deeprules_core.interpret.jobs:interpret_job``.
 
@@ -372,50 +485,16 @@ def interpret_job(ctx: Any) -> dict[str, Any]:
     split = load_split(ws, study)
     if split is None:
         raise SplitError("The study has no split yet: make one on the Split page first.")
-    if results.get("split_sha256") and results["split_sha256"] != split.sha256:
-        raise SplitError("The models were trained on another split. Train them again on the current split.")
     p = dict(ctx.params)
-    models = [str(m) for m in (p.get("models") or default_models(results))]
-    n_repeats = int(p.get("n_repeats", 10))
-    seed = int(p.get("seed", results.get("seed", 0)))
-    params: dict[str, Any] = {"models": models, "n_repeats": n_repeats, "seed": seed}
-    started = utcnow()
-
-    def load(sha: str) -> Any:
-        from ..deep import load_deep
-
-        return load_deep(ws, sha)
-
-    out = interpret_study(
+    _, out = run_interpretation(
+        ws,
+        study,
         df,
-        study.roles,
         split,
         results,
-        models=models,
-        n_repeats=n_repeats,
-        seed=seed,
-        load_deep=load,
+        models=[str(m) for m in (p.get("models") or default_models(results))],
+        n_repeats=int(p.get("n_repeats", 10)),
+        seed=int(p.get("seed", results.get("seed", 0))),
         progress=ctx.progress,
     )
-    sha = ws.put_json(study.id, ARTIFACT_KIND, ARTIFACT_NAME, out)
-    findings = [Finding.from_dict(f) for f in out["findings"]]
-    summary = {
-        "models": models,
-        "top": {n: [r["feature"] for r in primary_ranking(e)[:5]] for n, e in out["models"].items()},
-        "findings": [f.key for f in findings],
-        "interpretation_sha256": sha,
-    }
-    record = StepRecord(
-        step="interpret",
-        params=params,
-        input_hashes={"dataset": study.dataset.sha256, "split": split.sha256},
-        seed=seed,
-        versions=out["versions"],
-        started_at=started,
-        finished_at=utcnow(),
-        summary=summary,
-    )
-    from ..steps import record_interpretation  # the step record and the ledger, in one place
-
-    record_interpretation(ws, study, record, findings)
-    return summary
+    return dict(out["summary"])

@@ -125,6 +125,13 @@ def _interpret(ws: Workspace, study: Study) -> Mapping[str, Any] | None:
         out["top_features"] = list(top)
     if got.get("caveat"):
         out["caveat"] = got["caveat"]
+    ranked = got.get("rankings")
+    if isinstance(ranked, Mapping):  # a ranked list per model and method (Tip 8)
+        out["rankings"] = {
+            name: [{"method": r["method"], "top": [x["feature"] for x in r["features"][:5]]} for r in lists]
+            for name, lists in ranked.items()
+        }
+    out["guard_findings"] = [f.get("message", "") for f in got.get("findings") or []]
     return out
 
 
@@ -210,6 +217,7 @@ def report_from_parts(
         provenance=provenance,
         dataset=dataset,
         df=df,
+        interpret=_interpret(workspace, study) if workspace is not None else None,
         test_uses=test_uses,
         outputs=outputs,
     )

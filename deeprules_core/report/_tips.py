@@ -366,8 +366,13 @@ def _tip8(f: ReportFacts) -> Lines:
     if isinstance(method, list):
         method = ", ".join(map(str, method))
     done = [f"Attribution method: {method}."]
+    ranked = f.interpret.get("rankings") or {}
+    for name, lists in ranked.items():
+        for r in lists:
+            if r.get("top"):
+                done.append(f"{f.label_of(name)}, {r['method']}: " + ", ".join(map(str, r["top"])) + ".")
     top = f.interpret.get("top_features")
-    if top:
+    if top and not ranked:
         done.append("Top features: " + ", ".join(map(str, list(top)[:10])) + ".")
     return done, []
 
@@ -375,7 +380,17 @@ def _tip8(f: ReportFacts) -> Lines:
 def _tip9(f: ReportFacts) -> Lines:
     done, missing = ["Every attribution is reported as an association, not a cause."], []
     if f.step("interpret") is not None or f.interpret:
-        done.append("Top features checked against batch and covariate columns.")
+        guard = (f.interpret or {}).get("guard_findings")
+        done.append(
+            "Top features checked against batch and covariate columns: "
+            + (
+                f"{plural(len(guard), 'top feature finding')} (see the findings)."
+                if guard
+                else "none is a proxy for them."
+            )
+            if guard is not None
+            else "Top features checked against batch and covariate columns."
+        )
     else:
         missing.append(Missing("Check top features against batch and covariates.", "interpret"))
     md = f.controls.get("metadata_only") if f.controls else None
