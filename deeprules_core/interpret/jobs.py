@@ -459,7 +459,9 @@ def rankings(out: Mapping[str, Any], *, top: int = RANKED_TOP) -> dict[str, list
             ):
                 if block.get(k) is not None:
                     info[k] = block[k]
-            info["features"] = [{k: r.get(k) for k in keys} for r in block["rows"][:top]]
+            # a feature whose every shuffle changed nothing is not used by the model: not ranked
+            used = [r for r in block["rows"] if not (r.get("importance") == 0 and not r.get("std"))]
+            info["features"] = [{k: r.get(k) for k in keys} for r in used[:top]]
             lists.append(info)
         ranked[name] = lists
     return ranked

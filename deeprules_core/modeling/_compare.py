@@ -358,7 +358,9 @@ def modelling_findings(results: Mapping[str, Any]) -> list[Finding]:
     the ``run`` command merges both lists.
     """
     out = check_equal_tuning(results) + check_no_signal(results)
-    out += check_overfitting(results) + check_baseline_beaten(results) + check_single_feature(results)
+    out += check_overfitting(results) + check_baseline_beaten(results)
+    if not any(f.code in ("no_signal", "baseline_not_beaten") for f in out):
+        out += check_single_feature(results)  # "one feature answers it" only when there is an answer
     return sort_findings(out)
 
 

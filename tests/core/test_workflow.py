@@ -63,7 +63,19 @@ def test_run_writes_every_output_finds_the_planted_problems_and_reproduces(tmp_p
     split = (out / "split.csv").read_text().splitlines()
     assert split[0] == "id,split,fold" and len(split) == findings["dataset"]["rows"] + 1
     results = json.loads((out / "results.json").read_text())
-    assert set(results["models"]) == {"dummy", "logistic_regression", "random_forest", "mlp"}
+    assert set(results["models"]) == {
+        "dummy",
+        "best_single_feature",
+        "logistic_regression",
+        "random_forest",
+        "mlp",
+    }
+    # interpretation in run (Tips 8 and 9): a ranked list per model, with its method
+    ranked = results["interpretation"]["rankings"]
+    assert results["selected"] in ranked and "mlp" in ranked
+    methods = {r["method"].split(" (")[0] for r in ranked["mlp"]}
+    assert methods == {"permutation importance", "integrated gradients"}
+    assert all(r["features"] and "importance" in r["features"][0] for lists in ranked.values() for r in lists)
     assert results["models"]["mlp"]["kind"] == "deep" and results["models"]["mlp"]["n_trials"] == 2
     selected = results["models"][results["selected"]]
     assert selected["metrics"]["test"] is not None  # the locked test set was used once
