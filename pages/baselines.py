@@ -56,8 +56,7 @@ with st.form("baselines.form"):
         max_value=500,
         value=20,
         key="baselines.n_shuffles",
-        help="With n repetitions the smallest p-value is 1/(n + 1): at least 19 for p to reach 0.05 "
-        "(the control counts as passed at p ≤ 0.05).",
+        help="Permutations of the labels (each cross-validates the whole pipeline). At least 20, or the p-value cannot fall below 0.05 and the control is inconclusive.",
     )
     n_boot = c3.number_input(
         "Bootstrap resamples", min_value=0, max_value=10000, value=1000, step=100, key="baselines.n_boot"

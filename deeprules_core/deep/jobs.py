@@ -117,7 +117,7 @@ def deep_job(ctx: Any) -> dict[str, Any]:
         seed=int(p["seed"]) if p.get("seed") is not None else None,
         n_seeds=int(p.get("n_seeds", 3)),
         max_epochs=int(p.get("max_epochs", 100)),
-        n_shuffles=int(p.get("n_shuffles", 3)),
+        n_shuffles=int(p.get("n_shuffles", 20)),
         n_boot=int(p.get("n_boot", 1000)),
         progress=ctx.progress,
     )

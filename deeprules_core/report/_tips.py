@@ -191,6 +191,14 @@ def _tip1(f: ReportFacts) -> Lines:
     line = _panel_line(f)
     if line:
         done.append(line)
+    single = [x for x in f.findings if x.code == "one_feature_suffices"]
+    if single:  # the marker baseline ties the best model: say what it means
+        ev = single[0].evidence
+        feature = f"'{ev.get('feature')}'" if ev.get("feature") else "one feature"
+        done.append(
+            f"The best single feature, {feature} (chosen on the training folds), does as well as any "
+            "model: one measurement answers the question, and deep learning is not needed."
+        )
     else:
         missing.append(Missing("Evaluate models with the metric panel.", "baselines"))
     return done, missing
@@ -338,10 +346,14 @@ def _tip7(f: ReportFacts) -> Lines:
     controls = f.all_shuffled_controls
     for ctrl in controls:
         extra = (
-            f" Labels permuted {str(ctrl['permutation']).replace('_', ' ')}."
-            if ctrl.get("permutation")
-            else ""
-        ) + (f" Scored on the {ctrl['scored_on']}." if ctrl.get("scored_on") else "")
+            (
+                f" Labels permuted {str(ctrl['permutation']).replace('_', ' ')}."
+                if ctrl.get("permutation")
+                else ""
+            )
+            + (f" Scored on the {ctrl['scored_on']}." if ctrl.get("scored_on") else "")
+            + (f" Schedule: {ctrl['schedule']}." if ctrl.get("schedule") else "")
+        )
         done.append(control_line(f, ctrl) + extra)
     if not controls:
         missing.append(Missing("Run the shuffled-label control.", "evaluate"))

@@ -137,7 +137,7 @@ def run_deep_step(
     seed: int | None = None,
     n_seeds: int = 3,
     max_epochs: int = 100,
-    n_shuffles: int = 3,
+    n_shuffles: int = 20,
     n_boot: int = 1000,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
