@@ -244,7 +244,13 @@ def test_privacy_step_on_a_sensitive_study_measures_every_model_and_explains_eac
     df = _table()
     study, _ = _study(workspace, df, sensitive=True)
     out = run_privacy(workspace, study, subgroup_columns=("sex", "site"), n_boot=100)
-    assert set(out["membership_inference"]) == {"logistic_regression", "knn", "random_forest"}
+    # every model but the dummy, the marker baseline (best single feature) included
+    assert set(out["membership_inference"]) == {
+        "best_single_feature",
+        "logistic_regression",
+        "knn",
+        "random_forest",
+    }
     for res in out["membership_inference"].values():
         lt = res["loss_threshold"]
         assert 0 <= lt["low"] <= lt["auc"] <= lt["high"] <= 1
