@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from deeprules_core.confounds import run_confound_checks
 from deeprules_core.split import audit_split, make_split
@@ -96,6 +97,7 @@ def test_equal_whole_number_scores_of_different_individuals_are_coincidences_not
         assert errors and errors[0].severity == "error"
 
 
+@pytest.mark.slow
 def test_the_mlp_learns_what_a_linear_model_learns_on_a_wide_table():
     """85 x 10,000 with eight perfect markers: the train-only filter inside the network and
     a first trial known to train well give tune AUROC >= 0.95 (the issue saw chance)."""
@@ -116,3 +118,36 @@ def test_the_mlp_learns_what_a_linear_model_learns_on_a_wide_table():
     assert entry["metrics"]["tune"]["auroc"]["value"] >= 0.95
     assert entry["params"]["reduce"] in ("filter", "pca")
     assert entry["trials"][0]["params"]["reduce"] == "filter"  # the first trial: the known-good one
+
+
+def test_a_trial_whose_loss_diverges_is_pruned_at_once(monkeypatch):
+    """The guard: a training loss that jumps from 1.7 to 27.9 stops the trial (pruned, marked
+    diverged); the search goes on with the next trial."""
+    import torch
+
+    from deeprules_core.deep import _search
+    from deeprules_core.deep._arch import DeepConfig
+    from deeprules_core.deep._data import TaskData
+    from deeprules_core.deep._train import TrainResult
+
+    calls = []
+
+    def fake_train(data, fit_rows, val_rows, *, spec, config, seed, device, on_epoch=None, **kw):
+        losses = [1.7, 27.9, 30.0] if not calls else [0.7, 0.6, 0.5]
+        calls.append(config)
+        hist = []
+        for e, loss in enumerate(losses, 1):
+            rec = {"epoch": e, "train_loss": loss, "val_loss": loss, "val_metric": 0.5}
+            hist.append(rec)
+            on_epoch(e, rec)
+        return None, TrainResult(history=hist, best_epoch=3, best_val_loss=0.5)
+
+    monkeypatch.setattr(_search, "train_on_rows", fake_train)
+    data = TaskData(np.zeros((40, 3), np.float32), np.arange(40) % 2, np.arange(40).astype(str), None, None)
+    found = _search.search(
+        data, np.arange(30), np.arange(30, 40), spec={"n_in": 3}, base=DeepConfig(max_epochs=3),
+        budget=2, seed=0, device=torch.device("cpu"),
+    )  # fmt: skip
+    first, second = found.trials
+    assert first["state"] == "pruned" and first["diverged"] and first["epochs"] == 2
+    assert second["state"] == "complete" and not second["diverged"]
