@@ -195,7 +195,7 @@ def check_no_signal(results: Mapping[str, Any]) -> list[Finding]:
                 evidence=ev,
             )
         ]
-    if p <= ALPHA:
+    if p < ALPHA:
         return []
     return [
         Finding(

@@ -49,7 +49,7 @@ def control_beats_null(ctrl: Mapping[str, Any]) -> bool | None:
         return False
     if isinstance(p, int | float) and p <= ALPHA:
         return True
-    if len(null) < MIN_SHUFFLES_FOR_P and real > max(null):
+    if len(null) < MIN_SHUFFLES_FOR_P:  # p cannot fall below 0.05: inconclusive, as the finding says
         return None
     return False
 
@@ -63,9 +63,9 @@ def control_verdict(ctrl: Mapping[str, Any]) -> str:
         return "the real labels scored above the shuffled-label runs: the model learned more than chance from the labels"
     if beats is None:
         return (
-            f"the real score was above all {plural(n, 'shuffled-label run')}, but with {n} shuffles the "
-            f"smallest attainable p is {1 / (n + 1):.2f}, so this control cannot show the model beats "
-            f"shuffled labels at p < {ALPHA}; run at least {MIN_SHUFFLES_FOR_P} shuffles"
+            f"inconclusive: with {plural(n, 'shuffle')} the smallest attainable p is {1 / (n + 1):.2f}, so this "
+            f"control can neither show that the model beats shuffled labels at p < {ALPHA} nor rule it out; "
+            f"run at least {MIN_SHUFFLES_FOR_P} shuffles"
         )
     return (
         "the model did not beat the shuffled-label runs: there is no evidence that it learned anything "
