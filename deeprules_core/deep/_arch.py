@@ -139,6 +139,9 @@ class MLPNet(nn.Module):
     x_scale: torch.Tensor
     y_mean: torch.Tensor
     y_scale: torch.Tensor
+    keep: torch.Tensor
+    components: torch.Tensor
+    pc_scale: torch.Tensor
 
     def __init__(
         self,
@@ -192,11 +195,11 @@ class MLPNet(nn.Module):
         z = np.nan_to_num((np.asarray(x, dtype=np.float64) - self.x_mean.numpy()) / self.x_scale.numpy())
         if self.reduce == "filter":
             score = _association(z, labels, task=task)
-            k = int(self.keep.numel())  # type: ignore[union-attr]
+            k = int(self.keep.numel())
             keep = np.sort(np.argsort(-score, kind="stable")[:k])
-            self.keep.copy_(torch.as_tensor(keep, dtype=torch.long))  # type: ignore[union-attr,operator]
+            self.keep.copy_(torch.as_tensor(keep, dtype=torch.long))
             return
-        k = int(self.pc_scale.numel())  # type: ignore[union-attr]
+        k = int(self.pc_scale.numel())
         z = z - z.mean(axis=0)
         _, sv, vt = np.linalg.svd(z, full_matrices=False)
         comp = np.zeros((z.shape[1], k))
@@ -205,8 +208,8 @@ class MLPNet(nn.Module):
         comp[:, :m] = vt[:m].T
         sd = sv[:m] / np.sqrt(max(len(z) - 1, 1))
         scale[:m] = np.where(sd > 1e-8, sd, 1.0)
-        self.components.copy_(torch.as_tensor(comp, dtype=torch.float32))  # type: ignore[operator]
-        self.pc_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))  # type: ignore[operator]
+        self.components.copy_(torch.as_tensor(comp, dtype=torch.float32))
+        self.pc_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = (x - self.x_mean) / self.x_scale

@@ -355,12 +355,10 @@ def permutation_importance_grouped(
         feats = [feats[i] for i in keep]
     cap = _cost_cap(len(X), X.shape[1], len(feats), n_repeats)
     if cap["capped"]:
-        keep = (
-            _screen(base_out, X[feats].to_numpy(), cap["features"]) if cap["features"] < len(feats) else None
-        )
-        if keep is not None:
-            screened_out += [f for i, f in enumerate(feats) if i not in set(keep.tolist())]
-            feats = [feats[i] for i in keep]
+        if cap["features"] < len(feats):
+            kept = _screen(base_out, X[feats].to_numpy(), cap["features"])
+            screened_out += [f for i, f in enumerate(feats) if i not in set(kept.tolist())]
+            feats = [feats[i] for i in kept]
         n_repeats = cap["repeats"]
 
     rng = np.random.default_rng(seed)
