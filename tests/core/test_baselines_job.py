@@ -64,7 +64,7 @@ def test_baselines_job_stores_results_and_a_step_record(workspace, monkeypatch):
     assert job.result["selected"] == "logistic_regression"
     results = workspace.get_json(study.id, "results", "baselines")
     assert results["split_sha256"] == split.sha256
-    assert set(results["models"]) == {"dummy", "logistic_regression"}
+    assert set(results["models"]) == {"dummy", "best_single_feature", "logistic_regression"}
     step = workspace.get_study(study.id).step("baselines")
     assert step is not None and step.params["budget"] == 2 and step.input_hashes["split"] == split.sha256
 
