@@ -64,7 +64,7 @@ def test_a_sensitive_study_shows_the_lock_and_the_card_and_register_are_saved(_i
     assert not at.exception, at.exception
     assert any("Sensitive data: models that memorise rows are not exported" in m.value for m in at.markdown)
     (mia,) = [d.value for d in at.dataframe if "Loss-threshold AUC" in d.value.columns]
-    assert list(mia["Model"]) == ["k-nearest neighbours"]
+    assert list(mia["Model"]) == ["best single feature", "k-nearest neighbours"]  # the marker baseline too
     assert "too few held-out" in mia["Shadow-model AUC"].iloc[0]
     assert [d for d in at.dataframe if "AUROC" in d.value.columns]  # the subgroup panel by sex
     plan = at.dataframe[0].value
