@@ -53,6 +53,35 @@ def _skeleton(entry: Mapping[str, Any], *, roles: Any, split: Any, budget: int, 
     }
 
 
+def _one_inconclusive(findings: list[Finding]) -> list[Finding]:
+    """One ``control_inconclusive`` note for every model whose control ran too few
+    permutations (a finding is one per code and columns)."""
+    notes = [f for f in findings if f.code == "control_inconclusive"]
+    if len(notes) < 2:
+        return findings
+    from ..names import model_label
+
+    names = [model_label(str(f.evidence.get("model"))) for f in notes]
+    n = min(int(f.evidence.get("n_shuffles", 0)) for f in notes)
+    merged = Finding(
+        code="control_inconclusive",
+        severity="info",
+        tip=7,
+        message=(
+            f"The shuffled-label controls of the {' and the '.join(names)} ran only {n} permutations or so, "
+            "so their p-values cannot fall below 0.05: they neither show a signal nor rule one out. Run them "
+            "with at least 20 permutations ('n_shuffles') before claiming either."
+        ),
+        evidence={
+            "models": [f.evidence.get("model") for f in notes],
+            "controls": [dict(f.evidence) for f in notes],
+        },
+    )
+    first = findings.index(notes[0])
+    rest = [f for f in findings if f.code != "control_inconclusive"]
+    return rest[:first] + [merged] + rest[first:]
+
+
 def merge_deep(
     results: Mapping[str, Any] | None,
     entry: Mapping[str, Any],
@@ -91,6 +120,7 @@ def merge_deep(
         if key not in seen:
             seen.add(key)
             unique.append(f)
+    unique = _one_inconclusive(unique)
     out["findings"] = [f.to_dict() for f in unique]
     pairs = {(c["a"], c["b"]) for c in out.get("comparisons", [])}
     out["comparisons"] = list(out.get("comparisons", [])) + [
