@@ -83,6 +83,17 @@ def app_path(home: Path, data: Path, roles: Roles) -> tuple[Workspace, str, byte
     at = _page("evaluate", study.id)
     at.button(key="evaluate.test").click().run()
     assert not at.exception, at.exception
+    # Interpret (Tips 8, 9): the models run interprets, through the page's own job
+    from deeprules_core.interpret.jobs import run_models
+    from deeprules_core.modeling import latest_results
+
+    at = _page("interpret", study.id)
+    at.multiselect(key="interpret.models").set_value(run_models(latest_results(ws, study.id)))
+    next(b for b in at.button if b.label == "Compute the interpretation").click().run()
+    assert not at.exception, at.exception
+    (job,) = jobs.list_jobs(ws, study.id, kind="interpret")
+    done = jobs.wait(ws, job.id, timeout=300)
+    assert done.status == "done", done.error
     at = _page("report", study.id)
     at.button(key="report.pdf").click().run()
     assert not at.exception, at.exception
