@@ -24,7 +24,7 @@ class ProgressBar:
     """``bar(fraction, message)``; call :meth:`close` at the end."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
+        self.stream = stream or sys.stdout
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.last_draw = 0.0
         self.last_stage = ""
