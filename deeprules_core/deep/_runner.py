@@ -117,21 +117,7 @@ def deep_run(
     dev = pick_device(device)
     choice = suggest_architecture(df, roles, kind=kind)
     base = choice.config.with_(max_epochs=int(max_epochs), patience=min(10, max(3, int(max_epochs) // 5)))  # type: ignore[union-attr]
-    from ..modeling._harness import TaskArrays
-
-    t = TaskArrays(df, roles, split)  # the baselines' labels, classes, positive class and rows
-    spec = make_spec(df, roles, base)
-    if t.classes is not None:
-        spec["classes"] = list(t.classes)
-        spec["n_out"] = max(len(t.classes), 2)
-    data = prepare(
-        df,
-        roles,
-        representation=spec["representation"],
-        features=spec.get("features"),
-        alphabet=Alphabet(**spec["alphabet"]) if spec.get("alphabet") else None,
-        classes=spec.get("classes"),
-    )
+    t, spec, data = network_inputs(df, roles, split, base)
     labelled = labelled_rows(data, roles.task)
     fit_rows, val_rows = validation_rows(split, labelled, groups=data.groups, y=data.y, seed=seed)
     tune_rows = t.rows["tune"]
@@ -323,6 +309,27 @@ def _permutation_control(
         "best epoch), no early stopping",
         "n_folds": len(folds),
     }
+
+
+def network_inputs(df: Any, roles: Any, split: Any, config: Any) -> tuple[Any, dict[str, Any], Any]:
+    """The baselines' task arrays (labels, classes, positive class, rows), the network's spec
+    for ``config`` and the prepared tensors-to-be: what every deep training starts from."""
+    from ..modeling._harness import TaskArrays
+
+    t = TaskArrays(df, roles, split)
+    spec = make_spec(df, roles, config)
+    if t.classes is not None:
+        spec["classes"] = list(t.classes)
+        spec["n_out"] = max(len(t.classes), 2)
+    data = prepare(
+        df,
+        roles,
+        representation=spec["representation"],
+        features=spec.get("features"),
+        alphabet=Alphabet(**spec["alphabet"]) if spec.get("alphabet") else None,
+        classes=spec.get("classes"),
+    )
+    return t, spec, data
 
 
 def run_deep(

@@ -60,26 +60,12 @@ def deep_parts(
 ) -> DeepParts:
     """Spec, prepared data and label bookkeeping, as the deep runner builds them."""
     from ..deep._arch import DeepConfig, suggest_architecture
-    from ..deep._data import Alphabet, prepare
-    from ..deep._model import make_spec
-    from ..modeling._harness import TaskArrays
+    from ..deep._runner import network_inputs
 
     cfg = DeepConfig.from_dict(config) if config else suggest_architecture(df, roles).config
     if cfg is None:
         raise ModelError("No deep architecture fits these data (no numeric features and no sequence column).")
-    t = TaskArrays(df, roles, split)
-    spec = make_spec(df, roles, cfg)
-    if t.classes is not None:
-        spec["classes"] = list(t.classes)
-        spec["n_out"] = max(len(t.classes), 2)
-    data = prepare(
-        df,
-        roles,
-        representation=spec["representation"],
-        features=spec.get("features"),
-        alphabet=Alphabet(**spec["alphabet"]) if spec.get("alphabet") else None,
-        classes=spec.get("classes"),
-    )
+    t, spec, data = network_inputs(df, roles, split, cfg)
     return DeepParts(t=t, spec=spec, config=cfg, data=data)
 
 
