@@ -272,17 +272,17 @@ def suggest_roles(df: pd.DataFrame) -> RoleSuggestion:
     qc_free = [c for c in qc if free(c) and c not in covariates]
     taken.update(covariates)
     taken.update(qc_free)
-    why = []
+    covariate_reasons: list[str] = []
     if covariates:
-        why.append(f"{', '.join(map(repr, covariates))}: clinical/demographic covariates")
+        covariate_reasons.append(f"{', '.join(map(repr, covariates))}: clinical/demographic covariates")
     if qc_free:
-        why.append(
+        covariate_reasons.append(
             f"{', '.join(map(repr, qc_free))}: per-cell quality measures (counts, mitochondrial share, "
             "cell-cycle scores), kept as covariates so the checks can test them, not used as features"
         )
     covariates += qc_free
-    if why:
-        reasons["covariates"] = "; ".join(why)
+    if covariate_reasons:
+        reasons["covariates"] = "; ".join(covariate_reasons)
     if clusters:
         reasons["ignored"] = (
             f"{', '.join(map(repr, clusters))}: cluster ids computed from the features themselves; "
