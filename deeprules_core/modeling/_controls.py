@@ -32,9 +32,9 @@ from ._tuning import predict_scores, score_primary
 
 __all__ = [
     "MIN_PERMUTATIONS",
-    "cv_score",
     "permutation_p",
     "permutation_test",
+    "permuted_labellings",
     "permute_labels",
     "permutation_kind",
     "shuffled_label_control",
@@ -114,34 +114,6 @@ def _fit_predict(
 MIN_PERMUTATIONS = 20
 
 
-def cv_score(
-    X: np.ndarray,
-    y: np.ndarray,
-    folds: Sequence[tuple[np.ndarray, np.ndarray]],
-    *,
-    family: str,
-    params: dict[str, Any],
-    task: str,
-    n_classes: int,
-    positive: int,
-    seed: int,
-    batch_correct: bool = False,
-) -> float:
-    """Mean primary metric over the folds of a fresh pipeline fitted on each fold's fitting
-    rows (labels ``y``) and scored on its validation rows (labels ``y``)."""
-    scores = []
-    for fit, val in folds:
-        if task == "classification" and len(np.unique(y[fit])) < 2:
-            continue
-        (pred,) = _fit_predict(
-            X, y[fit], fit, [val], family=family, params=params, task=task,
-            n_classes=n_classes, seed=seed, batch_correct=batch_correct,
-        )  # fmt: skip
-        scores.append(score_primary(y[val], pred, task=task, n_classes=n_classes, positive=positive))
-    finite = [v for v in scores if np.isfinite(v)]
-    return float(np.mean(finite)) if finite else float("nan")
-
-
 #: Below this many values, fit on one BLAS/OpenMP thread: on a shared machine threads of
 #: tiny matrix products spin against each other (a 90 x 40 logistic fit: 160 ms on two
 #: threads under load, 10 ms on one). Numbers are unchanged.
@@ -183,13 +155,13 @@ def permutation_test(
     ``groups``); the scorer fits and scores on them. Returns the real score, the null
     scores, p, and how the labels were permuted.
     """
-    rng = np.random.default_rng(seed + 7919)
     g_train = None if groups is None else np.asarray(groups)[train_rows]
-    real = float(score(y))
+    real_y, *permuted = permuted_labellings(
+        y, train_rows=train_rows, groups=groups, n_permutations=n_permutations, seed=seed
+    )
+    real = float(score(real_y))
     null = []
-    for i in range(n_permutations):
-        y_perm = np.array(y, copy=True)
-        y_perm[train_rows] = permute_labels(y[train_rows], g_train, rng)
+    for i, y_perm in enumerate(permuted):
         null.append(float(score(y_perm)))
         if progress:
             progress((i + 1) / max(n_permutations, 1), f"{what}: permutation {i + 1} of {n_permutations}")
@@ -202,6 +174,37 @@ def permutation_test(
         "conclusive": n_permutations >= MIN_PERMUTATIONS,
         "null_mean": float(np.nanmean(null)) if null else float("nan"),
     }
+
+
+def permuted_labellings(
+    y: np.ndarray,
+    *,
+    train_rows: np.ndarray,
+    groups: np.ndarray | None,
+    n_permutations: int,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """The real labels followed by ``n_permutations`` labellings whose training rows are
+    permuted (respecting ``groups``), in the order :func:`permutation_test` draws them."""
+    rng = np.random.default_rng(seed + 7919)
+    g_train = None if groups is None else np.asarray(groups)[train_rows]
+    out = [np.asarray(y)]
+    for _ in range(n_permutations):
+        y_perm = np.array(y, copy=True)
+        y_perm[train_rows] = permute_labels(y[train_rows], g_train, rng)
+        out.append(y_perm)
+    return out
+
+
+def _label_free_prefix(pipe: Any) -> int:
+    """How many leading steps of a pipeline never look at the labels (imputation, batch
+    correction, and scaling when no label-associated filter precedes it)."""
+    k = 0
+    for name, _step in pipe.steps[:-1]:
+        if name == "feature_filter":
+            break
+        k += 1
+    return k
 
 
 def shuffled_label_control(
@@ -224,6 +227,14 @@ def shuffled_label_control(
     """Permutation test of a baseline: the tuned pipeline, cross-validated on the training
     side's folds with the real and with ``n_shuffles`` permuted labellings.
 
+    The work is the same as refitting the whole pipeline for every fold of every labelling
+    (scikit-learn's ``permutation_test_score``), in another order: fold by fold, the steps
+    that never see the labels (imputation, batch correction, and scaling on tables narrow
+    enough to need no filter) are fitted once on the fold's fitting rows, and the rest (the
+    label-associated filter, scaling after it, the model) is refitted for each labelling.
+    Fitting a Pipeline is exactly this (``fit_transform`` of its first steps, then fitting
+    the rest), so the scores are the same numbers.
+
     Returns
     -------
     dict
@@ -231,27 +242,59 @@ def shuffled_label_control(
         ``null``, ``p_value``, ``n_shuffles``, ``conclusive`` (enough permutations for
         p < 0.05), ``permutation``, ``tuning``, ``scored_on``.
     """
+    from sklearn.base import clone
+
     from ..errors import ModelError
 
     if family == "dummy":
         raise ModelError("The dummy ignores the features: it gets no shuffled-label control.")
     folds = [(np.asarray(f), np.asarray(v)) for f, v in folds]
-
-    def score(labels: np.ndarray) -> float:
-        return cv_score(
-            X, labels, folds, family=family, params=params, task=task, n_classes=n_classes,
-            positive=positive, seed=seed, batch_correct=batch_correct,
-        )  # fmt: skip
-
-    with _small_blas(X):
-        out = permutation_test(
-            score, y, train_rows=train_rows, groups=groups, n_permutations=n_shuffles, seed=seed,
-            progress=progress,
-        )  # fmt: skip
+    labellings = permuted_labellings(
+        y, train_rows=train_rows, groups=groups, n_permutations=n_shuffles, seed=seed
+    )
+    template = make_pipeline(
+        family, params, task=task, n_features=X.shape[1], seed=seed, batch_correct=batch_correct
+    )
+    k = _label_free_prefix(template)
+    fold_scores = np.full((len(labellings), len(folds)), np.nan)
+    total, done = len(labellings) * len(folds), 0
+    with _small_blas(X), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for j, (fit, val) in enumerate(folds):
+            if k:
+                prefix = clone(template[:k])
+                X_fit = prefix.fit_transform(X[fit], y[fit])  # the labels are not used
+                X_val = prefix.transform(X[val])
+            else:
+                X_fit, X_val = X[fit], X[val]
+            for i, labels in enumerate(labellings):
+                done += 1
+                if task == "classification" and len(np.unique(labels[fit])) < 2:
+                    continue
+                rest = clone(template[k:])
+                rest.fit(X_fit, labels[fit])
+                pred = predict_scores(rest, X_val, task=task, n_classes=n_classes)
+                fold_scores[i, j] = score_primary(
+                    labels[val], pred, task=task, n_classes=n_classes, positive=positive
+                )
+                if progress:
+                    progress(done / total, f"shuffled-label control: fold {j + 1} of {len(folds)}, "
+                             f"labelling {i + 1} of {len(labellings)}")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a labelling with no scorable fold
+        scores = np.nanmean(fold_scores, axis=1)
+    real, null = float(scores[0]), [float(v) for v in scores[1:]]
+    g_train = None if groups is None else np.asarray(groups)[train_rows]
     return {
         "model": family,
         "metric": "auprc" if task == "classification" else "r2",
-        **out,
+        "real": real,
+        "null": null,
+        "p_value": permutation_p(real, null),
+        "n_shuffles": int(n_shuffles),
+        "permutation": permutation_kind(y[train_rows], g_train),
+        "conclusive": n_shuffles >= MIN_PERMUTATIONS,
+        "null_mean": float(np.nanmean(null)) if np.isfinite(null).any() else float("nan"),
         "tuning": "the model's tuned settings; the whole pipeline (imputation, filter, scaling, model) "
         "refitted in every fold of every permutation",
         "scored_on": f"training side by {len(folds)}-fold cross-validation, the labels of the fitting and "

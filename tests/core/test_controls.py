@@ -194,3 +194,44 @@ def test_selection_uses_the_shared_tune_score_and_prefers_the_simpler_model():
     del results["models"]["dummy"]["metrics"], results["models"]["logistic_regression"]["metrics"]
     del results["models"]["mlp"]["metrics"]  # no tune scores: the CV scores decide
     assert select_model(results) == "mlp"
+
+
+@pytest.mark.parametrize("p, family", [(40, "logistic_regression"), (2300, "logistic_regression")])
+def test_control_scores_equal_refitting_the_whole_pipeline(p, family):
+    # the control fits the label-free steps once per fold; refitting the whole Pipeline on
+    # every fold of every labelling (what scikit-learn's permutation_test_score does) must
+    # give the same numbers, on a narrow table and on a wide one (label-associated filter)
+    from deeprules_core.modeling._controls import permuted_labellings
+    from deeprules_core.modeling._models import make_pipeline
+    from deeprules_core.modeling._tuning import predict_scores, score_primary
+
+    rng = np.random.default_rng(5)
+    n = 80
+    y = rng.integers(0, 2, n)
+    X = rng.normal(size=(n, p))
+    X[:, :20] += 1.5 * y[:, None]  # twenty informative features
+    X[rng.random(X.shape) < 0.02] = np.nan  # imputation is part of the pipeline
+    rows = np.arange(n)
+    folds = [(rows[rows % 4 != k], rows[rows % 4 == k]) for k in range(4)]
+    params = {"C": 0.5}
+    out = shuffled_label_control(
+        X, y, folds=folds, train_rows=rows, groups=None, family=family, params=params,
+        task="classification", n_classes=2, positive=1, n_shuffles=3, seed=2,
+    )  # fmt: skip
+
+    def refit_score(labels):
+        scores = []
+        for fit, val in folds:
+            pipe = make_pipeline(family, params, task="classification", n_features=p, seed=2)
+            pipe.fit(X[fit], labels[fit])
+            pred = predict_scores(pipe, X[val], task="classification", n_classes=2)
+            scores.append(score_primary(labels[val], pred, task="classification", n_classes=2, positive=1))
+        return float(np.mean(scores))
+
+    real, *null = [
+        refit_score(lab)
+        for lab in permuted_labellings(y, train_rows=rows, groups=None, n_permutations=3, seed=2)
+    ]
+    assert out["real"] == pytest.approx(real, abs=1e-12)
+    assert out["null"] == pytest.approx(null, abs=1e-12)
+    assert out["real"] > max(out["null"])  # a real signal beats every shuffle here
