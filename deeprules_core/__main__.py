@@ -152,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
 def run_summary(out: Path) -> str:
     """What a finished ``run`` says: the findings by severity, the selected model and its
     scores, and the files written."""
-    from .names import finding_title, metric_label, model_label
+    from .names import finding_title, model_label
 
     lines = [f"Done. Results in {out}"]
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8")).get("findings", [])
@@ -167,21 +167,20 @@ def run_summary(out: Path) -> str:
     )
     results_path = out / "results.json"
     if results_path.exists():
+        from .steps import study_headline
+        from .store import Workspace
+
         r = json.loads(results_path.read_text(encoding="utf-8"))
-        sel, metric = r.get("selected"), r.get("primary_metric", "")
+        sel = r.get("selected")
         m = (r.get("models") or {}).get(sel) or {}
-        scores = []
-        for side in ("tune", "test"):
-            v = ((m.get("metrics") or {}).get(side) or {}).get(metric) or {}
-            if isinstance(v.get("value"), (int, float)):
-                ci = (
-                    f" [{v['low']:.3f}, {v['high']:.3f}]"
-                    if isinstance(v.get("low"), (int, float)) and isinstance(v.get("high"), (int, float))
-                    else ""
-                )
-                scores.append(f"{side} {metric_label(metric)} {v['value']:.3f}{ci}")
         shown = model_label(str(m.get("family") or sel), str(r.get("task", "classification")))
-        lines.append(f"  selected model: {shown}" + (f" ({'; '.join(scores)})" if scores else ""))
+        lines.append(f"  selected model: {shown}")
+        # the sentence the Baselines and Evaluate pages and the PDF print: one engine function,
+        # on the run's own store (its ledger and interpretation)
+        ws = Workspace(out / "workspace")
+        said = "".join(study_headline(ws, ws.get_study(row["id"]), r) for row in ws.list_studies()[:1])
+        if said:
+            lines.append(f"  verdict: {said}")
     written = sorted(p.name for p in out.iterdir() if p.is_file())
     lines.append(f"  files: {', '.join(written)} (the run's own store is in {out / 'workspace'})")
     return "\n".join(lines)

@@ -511,6 +511,10 @@ def evaluate_on_test(
         "purpose": purpose,
         "at": utcnow(),
         "n_test": int(len(rows)),
+        # independent units (individuals) among them: what an interval's width depends on
+        "n_test_units": int(len(np.unique(np.asarray(t.groups)[rows].astype(str))))
+        if t.groups is not None
+        else int(len(rows)),
         "unlock_reason": unlock_reason,
         "ids": t.ids[rows].tolist(),
     }

@@ -26,7 +26,14 @@ from ..names import step_label
 from ..study import Acknowledgement
 from ._facts import NOT_STATED, ReportFacts
 from ._text import fmt_fixed, fmt_num, metric_name, plural
-from ._wording import comparison_text, control_line, deep_training_rows, sensitive_text, trials_text
+from ._wording import (
+    comparison_text,
+    control_line,
+    deep_training_rows,
+    has_hyperparameters,
+    sensitive_text,
+    trials_text,
+)
 
 __all__ = ["STATUSES", "TIPS", "Tip", "Missing", "TipStatus", "tip_statuses", "not_applicable_key"]
 
@@ -320,8 +327,9 @@ def _tip5(f: ReportFacts) -> Lines:
 
 def _tip6(f: ReportFacts) -> Lines:
     done, missing = [], []
-    tunable = [m for m in f.models if m.family != "dummy"]
-    for m in tunable:
+    fitted = [m for m in f.models if m.family != "dummy"]
+    tunable = [m for m in fitted if has_hyperparameters(m)]
+    for m in fitted:
         score = ""
         if m.cv_score is not None:
             how = "validation score (first CV fold)" if m.kind == "deep" else "cross-validated score"

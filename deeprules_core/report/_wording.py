@@ -164,10 +164,15 @@ def headline(f: ReportFacts) -> str:
     return f.statement
 
 
+def has_hyperparameters(m: ModelFacts) -> bool:
+    """False for a model with nothing to tune (the dummy, the best single feature)."""
+    note = str(m.extra.get("tuning_note") or "")
+    return not (m.family == "dummy" or note.startswith("no hyper-parameters"))
+
+
 def trials_text(m: ModelFacts, *, short: bool = False) -> str:
     """'5 trials', or '1 fit, no hyper-parameters' for a model without any ('1 fit' when short)."""
-    note = str(m.extra.get("tuning_note") or "")
-    if m.family == "dummy" or note.startswith("no hyper-parameters"):
+    if not has_hyperparameters(m):
         return "1 fit" if short else "1 fit, no hyper-parameters"
     return plural(m.n_trials, "trial")
 

@@ -23,6 +23,7 @@ __all__ = [
     "headline_warnings",
     "headline",
     "tune_units",
+    "side_units",
     "top_feature",
     "study_headline",
 ]
@@ -57,6 +58,15 @@ def tune_units(results: Mapping[str, Any]) -> int | None:
         return n
     ys = truth.get("y")
     return len(ys) if isinstance(ys, list) else None
+
+
+def side_units(results: Mapping[str, Any], side: str) -> int | None:
+    """Independent units on the ``tune`` or ``test`` side of the results."""
+    if side == "tune":
+        return tune_units(results)
+    ev = results.get("test_evaluation") or {}
+    n = ev.get("n_test_units", ev.get("n_test"))
+    return int(n) if isinstance(n, int) else None
 
 
 def _selected(results: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:
@@ -197,6 +207,13 @@ def headline(
         panel = (metrics.get(side) or {}).get(pm)
         score = f": {side} {metric_label(pm)} {fmt_interval(panel)}" if panel else ""
         text = f"The selected model is {name}{score}."
+        n = side_units(results, side)
+        if panel and n is not None and n < INCONCLUSIVE_BELOW:
+            text += (
+                f" It was measured on only {n} independent {side} samples: too few for a bootstrap interval to be "
+                "trusted (resamples of so few take a handful of values), so confirm it on more samples "
+                "before relying on it."
+            )
     warnings = headline_warnings(results, all_findings, interpretation=interpretation)
     if warnings:
         text += " Warning: " + "; ".join(warnings) + "."

@@ -142,6 +142,22 @@ def test_headline_is_inconclusive_when_the_tune_side_is_small():
     assert "does not clearly beat the dummy" in steps.headline(_results(200))
 
 
+def test_headline_of_a_beaten_dummy_says_when_the_interval_rests_on_too_few_samples():
+    # a perfect score on 14 test samples: the bootstrap interval collapses to [1, 1], which
+    # says nothing at that n; the headline says so instead of presenting it as certain
+    res = _results(200)
+    res["findings"] = []
+    lr = res["models"]["logistic_regression"]["metrics"]
+    lr["test"] = {"auprc": {"value": 1.0, "low": 1.0, "high": 1.0}}
+    res["test_evaluation"] = {"n_test": 28, "n_test_units": 14}
+    text = steps.headline(res)
+    assert "test AUPRC 1.000" in text and "only 14 independent test samples" in text and "too few" in text
+    res["test_evaluation"] = {"n_test": 60, "n_test_units": 60}
+    assert "too few" not in steps.headline(res)
+    del res["models"]["logistic_regression"]["metrics"]["test"]  # no test yet: the tune side (200)
+    assert "tune AUPRC 0.700" in steps.headline(res) and "too few" not in steps.headline(res)
+
+
 def test_headline_warns_of_a_leak_and_of_metadata_that_reach_the_score():
     leak = _f("label_leakage", col="marker_score")
     text = steps.headline(_results(200), [leak])

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from deeprules_core.__main__ import run_summary
 from deeprules_core.intake import get_provenance
@@ -84,6 +85,10 @@ def test_run_writes_every_output_finds_the_planted_problems_and_reproduces(tmp_p
     assert f"{n_errors} error(s)" in summary
     assert f"selected model: {model_label(selected['family'])}" in summary
     assert "test AUPRC" in summary
+    # the verdict run prints is the PDF's headline, word for word
+    (verdict,) = [line.split("verdict: ", 1)[1] for line in summary.splitlines() if "verdict: " in line]
+    pdf = " ".join(" ".join(p.extract_text() or "" for p in PdfReader(str(out / "report.pdf")).pages).split())
+    assert " ".join(verdict.split()) in pdf
     said = [line for line in summary.splitlines() if "findings:" in line or "selected model:" in line]
     assert not any("_" in line for line in said), f"a code where words belong: {said}"
     prov = Workspace(out / "workspace")
