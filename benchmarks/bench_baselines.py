@@ -105,7 +105,7 @@ def wide(n: int, p: int, budget: int, n_shuffles: int, n_boot: int) -> None:
         f"wide: {n} rows x {p} features, {budget} trials a family, {n_shuffles} shuffles, {n_boot} resamples"
     )
     last = [time.perf_counter()]
-    t_start = time.perf_counter()
+    t_start, c_start = time.perf_counter(), time.process_time()
 
     def progress(f: float, m: str) -> None:
         now = time.perf_counter()
@@ -123,7 +123,11 @@ def wide(n: int, p: int, budget: int, n_shuffles: int, n_boot: int) -> None:
             f"  {name:20s} tuning {m['tuning_s']:7.1f} s  total {m['duration_s']:7.1f} s  tune AUROC {tune['value']:.3f}"
         )
     print(f"  selected {r['selected']}; findings {[f['code'] for f in r['findings']]}")
-    print(f"  TOTAL {total:.1f} s = {total / 60:.1f} min (target <= 10 min)")
+    ctrl = r["controls"].get("shuffled_label") or {}
+    print(f"  shuffled-label control: p {ctrl.get('p_value')}, {ctrl.get('n_shuffles')} permutations")
+    print(
+        f"  TOTAL {total:.1f} s = {total / 60:.1f} min (target <= 10 min); process CPU {time.process_time() - c_start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

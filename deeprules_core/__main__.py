@@ -55,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--time", help="time point column")
     a.add_argument("--sequence", help="sequence column (DNA, RNA or protein)")
     a.add_argument("--sheet", help="the Excel sheet to read (name or 0-based position)")
-    a.add_argument("--task", choices=("classification", "regression"), default="classification")
+    a.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        default=None,
+        help="default: inferred from the label column, as the app suggests it",
+    )
     a.add_argument("--json", dest="json_out", help="write the findings as JSON here")
     a.add_argument("--pdf", dest="pdf_out", help="write a report PDF here")
     r = sub.add_parser("run", help="run the whole workflow from a study file, headless")
@@ -77,7 +82,7 @@ def _audit(args: argparse.Namespace) -> int:
     roles = Roles(
         id=args.id_col,
         label=args.label,
-        task=args.task,
+        task=args.task or "classification",
         group=args.group,
         batch=tuple(args.batch),
         covariates=tuple(args.covariate),
@@ -86,7 +91,10 @@ def _audit(args: argparse.Namespace) -> int:
     )
     from ._files import atomic_write
 
-    result = audit_file(args.data, roles, sheet=args.sheet)
+    result = audit_file(args.data, roles, sheet=args.sheet, task_stated=args.task is not None)
+    from dataclasses import replace
+
+    roles = replace(roles, task=str(result.dataset.get("task") or roles.task))
     print(format_summary(result))
     if args.json_out:  # whole or not at all: never a 0-byte file
         atomic_write(args.json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False))

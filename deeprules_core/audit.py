@@ -66,9 +66,15 @@ def audit_file(
     design: Design | None = None,
     seed: int = 0,
     sheet: str | int | None = None,
+    task_stated: bool = True,
 ) -> AuditResult:
-    """Read a file (any supported format, ``sheet`` of a workbook), describe it and audit it."""
-    from .intake import read_table
+    """Read a file (any supported format, ``sheet`` of a workbook), describe it and audit it.
+
+    ``task_stated=False``: ``roles.task`` was not given; it is inferred from the label
+    column as the app suggests it (:func:`deeprules_core.intake.infer_task`)."""
+    from dataclasses import replace
+
+    from .intake import infer_task, read_table
     from .store import sha256_file
 
     path = Path(path)
@@ -77,6 +83,8 @@ def audit_file(
     if path.is_dir():
         raise DataFormatError(f"{path} is a folder; give the path of a table file.")
     df = read_table(path, name=path.name, sheet=sheet)
+    if not task_stated and roles.label in df.columns:
+        roles = replace(roles, task=infer_task(df[roles.label]))
     known = all(c in df.columns for c in roles.metadata_columns)
     features = roles.feature_columns(df) if known else []
     unused = roles.unused_columns(df) if known else []

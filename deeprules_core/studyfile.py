@@ -9,7 +9,7 @@ Minimal form (DESIGN.md); more keys may be added, these stay valid::
     models: [dummy, logistic_regression, random_forest, mlp]
     budget: 20
 
-Optional keys: ``task`` (also accepted inside roles), ``seed``, ``n_shuffles``,
+Optional keys: ``task`` (also accepted inside roles; inferred from the label column when absent), ``seed``, ``n_shuffles``,
 ``n_boot``, ``n_seeds`` (deep model), ``max_epochs``, ``design`` (the questionnaire),
 ``provenance`` (source, version, download_date, licence, description, entered_by),
 ``batch_correct`` (fit a batch correction inside every baseline pipeline), ``sheet`` (the
@@ -79,6 +79,8 @@ class StudyFile:
     provenance: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
     sheet: str | None = None
+    #: False when the file states no task: ``run`` infers it from the label column
+    task_stated: bool = True
 
     @property
     def baseline_models(self) -> tuple[str, ...]:
@@ -96,6 +98,8 @@ class StudyFile:
             except ValueError:
                 data = data.resolve()
         roles = {k: v for k, v in self.roles.to_dict().items() if v not in (None, [], ())}
+        if not self.task_stated:  # still to be inferred from the label column
+            roles.pop("task", None)
         out: dict[str, Any] = {
             "name": self.name,
             "data": str(data),
@@ -364,6 +368,7 @@ def parse_study_file(raw: Any, *, base: Path) -> StudyFile:
         provenance=v.provenance.model_dump(exclude_unset=True) if v.provenance is not None else {},
         name=v.name,
         sheet=v.sheet,
+        task_stated=bool(r.task or v.task),
     )
 
 

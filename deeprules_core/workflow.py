@@ -96,6 +96,14 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, progress: Progress
         raise DataFormatError(f"{sf.data.name} could not be stored in the run's workspace.")
     study = ws.save_study(ingested, action="run_ingest")
     df = load_dataset(ws, study.dataset.dataset_id)  # type: ignore[union-attr]
+    if not sf.task_stated and sf.roles.label in df.columns:  # as the app suggests it
+        from .intake import infer_task
+
+        task = infer_task(df[sf.roles.label])
+        changed = task != sf.roles.task
+        sf = replace(sf, roles=replace(sf.roles, task=task), task_stated=True)  # study.yaml states it
+        if changed:
+            study = ws.save_study(study.with_roles(sf.roles), action="run_roles")
     sf.roles.validate_against(df)
 
     report(0.05, "checks")

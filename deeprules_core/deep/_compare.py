@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..findings import Finding
+from ..names import metric_label, model_label
 
 __all__ = ["paired_comparisons", "compare_with_baselines", "best_baseline"]
 
@@ -154,14 +155,17 @@ def compare_with_baselines(results: Mapping[str, Any], *, n_boot: int = 1000, se
         else:
             continue
         verdict = "is worse than" if worse else "is not clearly better than"
+        task = str(results.get("task") or "classification")
+        deep_name = model_label(str(entry.get("family") or name), task)
+        base_name = model_label(str(results["models"][base].get("family") or base), task)
         out.append(
             Finding(
                 code="baseline_not_beaten",
                 severity="warning" if worse else "info",
                 tip=2,
                 message=(
-                    f"The {name.upper()} {verdict} the tuned {base.replace('_', ' ')} on the tune set "
-                    f"({metric.upper()}: {detail}). Both had the same search budget. Prefer the simpler, "
+                    f"The {deep_name} {verdict} the tuned {base_name} on the tune set "
+                    f"({metric_label(metric)}: {detail}). Both had the same search budget. Prefer the simpler, "
                     "easier-to-explain model unless the deep model wins clearly (Tip 2)."
                 ),
                 evidence=evidence,

@@ -28,7 +28,7 @@ from ._readers import (
     read_table,
     workbook_sheets,
 )
-from ._roles import RoleSuggestion, looks_like_sequence, suggest_roles
+from ._roles import RoleSuggestion, infer_task, looks_like_sequence, suggest_roles
 from ._samples import SampleDataset, list_sample_datasets, load_sample_dataset, sample_data_dir
 
 __all__ = [
@@ -62,5 +62,6 @@ __all__ = [
     "sample_data_dir",
     "source_kind",
     "suggest_roles",
+    "infer_task",
     "workbook_sheets",
 ]

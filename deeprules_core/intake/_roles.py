@@ -15,7 +15,14 @@ import pandas as pd
 
 from ..study import Roles
 
-__all__ = ["RoleSuggestion", "suggest_roles", "looks_like_sequence", "is_qc_column", "is_cluster_column"]
+__all__ = [
+    "RoleSuggestion",
+    "suggest_roles",
+    "infer_task",
+    "looks_like_sequence",
+    "is_qc_column",
+    "is_cluster_column",
+]
 
 # name words per role, in order of preference (a column gets at most one role)
 _LABEL_WORDS = (
@@ -172,6 +179,13 @@ def _task(s: pd.Series) -> tuple[str, str]:
     if n > REGRESSION_MIN_UNIQUE and not (integer and n <= 2 * REGRESSION_MIN_UNIQUE):
         return "regression", f"numeric with {n} distinct values"
     return "classification", f"numeric with only {n} distinct values (treated as classes)"
+
+
+def infer_task(s: pd.Series) -> str:
+    """``classification`` or ``regression`` for a label column, by the rule the app's role
+    suggestion uses (a number with many distinct values is a quantity; few, or text, are
+    classes). ``run`` and ``audit`` use it when the task is not stated."""
+    return _task(s)[0]
 
 
 def suggest_roles(df: pd.DataFrame) -> RoleSuggestion:

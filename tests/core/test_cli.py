@@ -85,3 +85,17 @@ def test_run_with_a_bad_study_file_is_one_line(tmp_path):
     res = _cli("run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "nowhere.csv" in res.stderr
+
+
+def test_audit_infers_the_task_from_the_label_as_the_app_does(tmp_path):
+    # a measured quantity (many distinct numbers) is a regression label unless --task says
+    # otherwise; a label of a few codes stays classes
+    df = _clean_table()
+    df["label"] = np.round(np.random.default_rng(1).normal(50, 10, len(df)), 2)
+    data = tmp_path / "quantity.csv"
+    df.to_csv(data, index=False)
+    for extra, task in (((), "regression"), (("--task", "classification"), "classification")):
+        out = tmp_path / f"{task}.json"
+        res = _cli("audit", str(data), "--label", "label", "--id", "sample_id", "--json", str(out), *extra)
+        assert res.returncode == 0, res.stderr
+        assert json.loads(out.read_text())["dataset"]["task"] == task
