@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "control_scored_on",
     "FINDING_TITLES",
     "finding_title",
     "model_label",
@@ -162,6 +163,13 @@ def _float(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+def control_scored_on(control: Any) -> str:
+    """Where a shuffled-label control's scores come from, in a few words (chart axes):
+    cross-validation on the training side (issue 13 onwards), else the tune side."""
+    n = control.get("n_folds") if isinstance(control, dict) else None
+    return f"cross-validated on the training side ({n} folds)" if isinstance(n, int) else "tune side"
 
 
 def fmt_p(p: Any, *, n_permutations: int | None = None, bare: bool = False) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from deeprules_core.names import fmt_p
+from deeprules_core.names import control_scored_on, fmt_p
 from deeprules_core.palette import REAL_COLOUR, SHUFFLED_COLOUR
 from deeprules_core.study import Study
 
@@ -317,7 +317,7 @@ def null_chart(results: dict[str, Any]) -> alt.Chart | None:
             x=alt.X(
                 "score:Q",
                 bin=alt.Bin(maxbins=20, extent=[lo - pad, hi + pad]),
-                title=f"tune {_LABELS.get(ctrl['metric'], '')}",
+                title=f"{_LABELS.get(ctrl['metric'], '')}, {control_scored_on(ctrl)}",
                 scale=x_scale,
             ),
             y=alt.Y("count():Q", title="shuffled-label runs", axis=alt.Axis(tickMinStep=1)),
@@ -330,7 +330,7 @@ def null_chart(results: dict[str, Any]) -> alt.Chart | None:
     )
     name = charts.model_names(results).get(ctrl["model"], ctrl["model"])
     p = fmt_p(ctrl.get("p_value"), n_permutations=ctrl.get("n_shuffles"))
-    return (bars + rule).properties(title=f"Shuffled-label control of {name}, tune side: {p}", height=250)
+    return (bars + rule).properties(title=f"Shuffled-label control of {name}: {p}", height=250)
 
 
 def difference_chart(results: dict[str, Any]) -> alt.Chart | None:

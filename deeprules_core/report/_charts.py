@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..names import strategy_label
+from ..names import control_scored_on, strategy_label
 from ..palette import CATEGORICAL, REAL_COLOUR, SHUFFLED_COLOUR, SIDE_COLOURS
 from ._facts import ModelFacts, ReportFacts, SplitFacts
 from ._text import metric_name, model_label
@@ -239,7 +239,9 @@ def shuffled_null_png(control: Mapping[str, Any] | None, model: str = "") -> byt
         ax.hist(null, bins=min(20, max(5, null.size // 2)), color=SHUFFLED_COLOUR, label="shuffled labels")
         ax.set_ylabel("shuffles", fontsize=8)
     ax.axvline(float(control["real"]), color=REAL_COLOUR, lw=2, label="real labels")
-    ax.set_xlabel(f"{metric_name(str(control.get('metric', 'score')))}, tune side", fontsize=8)
+    ax.set_xlabel(
+        f"{metric_name(str(control.get('metric', 'score')))}, {control_scored_on(control)}", fontsize=8
+    )
     ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2)
     ax.set_title(f"Shuffled-label control ({model or control.get('model', '')})")
     _style(ax)
