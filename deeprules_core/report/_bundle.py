@@ -229,9 +229,14 @@ def export_bundle(
     predictions) unless the user confirms with a reason (``rows_reason``, recorded with
     ``who`` and quoted in the report); asking for the data without it raises
     :class:`~deeprules_core.errors.ExportLockedError`.
+
+    Only the study's owner, its editors and admins export it: a viewer is refused with
+    :class:`~deeprules_core.errors.ForbiddenError` (someone it was not shared with, with
+    :class:`~deeprules_core.errors.NotFoundError`).
     """
     from ..privacy import confirm_bundle_rows, export_plan, guard_model_export, privacy_results, rows_consent
 
+    ws.access(study.id, "export")  # a viewer reads the study on screen; its data stay inside
     out = Path(out_zip)
     sensitive = bool(study.design.sensitive_data)
     if rows_reason and sensitive:

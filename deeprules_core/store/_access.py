@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, or_, select, true, union
 
 from ..errors import ForbiddenError, NotFoundError
 from . import _schema as T
@@ -18,19 +18,26 @@ from ._users import User
 
 __all__ = ["Need", "AccessMixin"]
 
-Need = Literal["read", "edit", "own"]
-#: what each relation to a study allows
+Need = Literal["read", "edit", "export", "own"]
+#: what each relation to a study allows (a viewer reads it on screen; taking its data,
+#: results or models out of deeprules is for those who may work on it)
 ALLOWS: dict[str, tuple[str, ...]] = {
-    "admin": ("read", "edit", "own"),
-    "owner": ("read", "edit", "own"),
-    "editor": ("read", "edit"),
+    "admin": ("read", "edit", "export", "own"),
+    "owner": ("read", "edit", "export", "own"),
+    "editor": ("read", "edit", "export"),
     "viewer": ("read",),
 }
-DOING = {"read": "open", "edit": "change or run", "own": "delete, share or hand over"}
+DOING = {
+    "read": "open",
+    "edit": "change or run",
+    "export": "export (its data, results or models leave deeprules)",
+    "own": "delete, share or hand over",
+}
 
 
 class AccessMixin:
     user: User
+    connect: Any  # provided by Workspace
 
     # ------------------------------------------------------------------ clauses
     def visible_studies(self) -> ColumnElement[bool]:
@@ -103,9 +110,43 @@ class AccessMixin:
             raise ForbiddenError(
                 f"You ({self.user.name}) are {'a viewer' if rel == 'viewer' else 'an ' + rel} of the study "
                 f"{row.name!r} and cannot {DOING[need]} it. Ask its owner ({row.owner}) for "
-                + ("editor access." if need == "edit" else "this.")
+                + ("editor access." if need in ("edit", "export") else "this.")
             )
         return row
+
+    def access(self, study_id: str, need: Need = "read") -> str:
+        """This user's relation to a study: ``owner``, ``editor``, ``viewer`` or ``admin``.
+
+        Raises NotFoundError when they may not open it, ForbiddenError when they may open
+        it but not ``need`` it (``edit``: change or run; ``export``; ``own``: delete,
+        share, hand over).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from deeprules_core.store import Workspace
+        >>> alice = Workspace(tempfile.mkdtemp(), user="alice")
+        >>> study = alice.create_study("Mine")
+        >>> alice.share_study(study.id, "bob", "viewer")
+        >>> alice.access(study.id), alice.as_user("bob").access(study.id)
+        ('owner', 'viewer')
+        """
+        with self.connect() as c:
+            self.check_study(c, study_id, need)
+            _, rel = self.relation(c, study_id)
+        return str(rel)
+
+    def known_users(self) -> list[str]:
+        """Names of everyone this workspace knows: who has signed in or acted (the audit
+        log), owns a study or has one shared with them. For sharing a study by name."""
+        q = union(
+            select(T.audit_log.c.actor.label("name")),
+            select(T.studies.c.owner.label("name")),
+            select(T.study_shares.c.grantee.label("name")),
+        )
+        with self.connect() as c:
+            names = {str(n) for n in c.execute(q).scalars()}
+        return sorted(names, key=str.casefold)
 
     def check_dataset(self, c: Connection, dataset_id: str) -> Any:
         """The dataset's row when this user may see it; else NotFoundError."""

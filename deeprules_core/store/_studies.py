@@ -73,14 +73,24 @@ class StudiesMixin:
 
     def list_studies(self) -> list[dict[str, Any]]:
         """Live studies this user may see, most recently changed first: id, name,
-        created_at, updated_at, owner."""
+        created_at, updated_at, owner, and ``access``, this user's relation to it
+        (``owner``; ``editor`` or ``viewer`` when it was shared with them; ``admin`` for
+        someone else's study that an admin sees)."""
+        mine = T.study_shares.c.grantee == self.user.name
         with self.connect() as c:
             rows = c.execute(
-                select(ST.c.id, ST.c.name, ST.c.created_at, ST.c.updated_at, ST.c.owner)
+                select(ST.c.id, ST.c.name, ST.c.created_at, ST.c.updated_at, ST.c.owner, T.study_shares.c.role)
+                .select_from(ST.outerjoin(T.study_shares, and_(T.study_shares.c.study_id == ST.c.id, mine)))
                 .where(ST.c.deleted.is_(False), self.visible_studies())
                 .order_by(ST.c.updated_at.desc(), ST.c.name)
             ).all()
-        return [dict(r._mapping) for r in rows]
+        out = []
+        for r in rows:
+            item = dict(r._mapping)
+            role = item.pop("role")
+            item["access"] = "owner" if r.owner == self.user.name else role or "admin"
+            out.append(item)
+        return out
 
     def study_history(self, study_id: str) -> list[tuple[int, str]]:
         """(version, saved_at) of every saved version, oldest first."""

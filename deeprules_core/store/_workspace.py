@@ -281,6 +281,11 @@ class Workspace(StudiesMixin, AccessMixin, LedgerMixin):
         with self.transaction() as c:
             self.log_in(c, study_id, action, detail, actor=actor)
 
+    def record_sign_in(self, mode: str) -> None:
+        """Log that this user signed in (``mode``: local, oidc or header); from then on
+        :meth:`known_users` lists them, so a colleague can share a study with them."""
+        self.log(None, "sign_in", {"mode": mode})
+
     def audit_log(self, study_id: str | None = None) -> list[AuditEntry]:
         """The log of one study this user may open, or (no id) every line this user may
         see: their own actions and those on studies they may open (an admin: all)."""

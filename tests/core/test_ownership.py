@@ -121,6 +121,38 @@ def test_a_viewer_reads_and_an_editor_also_changes_but_neither_deletes(people, b
         alice.get_study(study.id)
 
 
+def test_the_study_list_says_whose_study_and_what_i_may_do(people, bobs_study, tmp_path):
+    alice, bob, admin = people
+    study, _ = bobs_study
+    assert [(s["owner"], s["access"]) for s in bob.list_studies()] == [("bob", "owner")]
+    bob.share_study(study.id, "alice", "viewer")
+    assert [(s["owner"], s["access"]) for s in alice.list_studies()] == [("bob", "viewer")]
+    assert alice.access(study.id) == "viewer" and bob.access(study.id) == "owner"
+    assert [s["access"] for s in admin.list_studies()] == ["admin"]
+    # a viewer reads on screen but takes nothing out of deeprules
+    with pytest.raises(ForbiddenError, match="viewer .* cannot export"):
+        export_bundle(alice, alice.get_study(study.id), tmp_path / "viewer.zip")
+    with pytest.raises(ForbiddenError):
+        alice.access(study.id, "edit")
+    assert not (tmp_path / "viewer.zip").exists()
+    bob.share_study(study.id, "alice", "editor")
+    assert [s["access"] for s in alice.list_studies()] == ["editor"]
+    assert export_bundle(alice, alice.get_study(study.id), tmp_path / "editor.zip").exists()
+    bob.unshare_study(study.id, "alice")
+    with pytest.raises(NotFoundError):
+        alice.access(study.id)
+
+
+def test_known_users_are_who_signed_in_acted_or_was_shared_with(people, bobs_study):
+    alice, bob, _ = people
+    study, _ = bobs_study
+    assert "carol" not in bob.known_users() and "alice" not in bob.known_users()
+    alice.as_user("carol").record_sign_in("header")
+    bob.share_study(study.id, "dave", "viewer")  # not signed in yet, but named in a share
+    assert {"bob", "carol", "dave"} <= set(alice.known_users())
+    assert "alice" not in bob.known_users()  # alice has done nothing yet
+
+
 def test_an_admin_sees_all_and_hands_a_study_over(people, bobs_study):
     alice, bob, admin = people
     study, _ = bobs_study
