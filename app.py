@@ -43,6 +43,7 @@ sections = {
 }
 identity = auth.require_user()  # local, oidc or header sign-in (DEEPRULES_AUTH)
 state.set_current_user(User(identity.name, identity.role))  # every query is scoped by them
+state.note_sign_in(identity.mode)  # colleagues can now share a study with them by name
 nav = st.navigation(sections)
 auth.sidebar_user(identity)
 state.sidebar_status(state.current_study())

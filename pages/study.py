@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from deeprules_core.errors import DeepRulesError
-from deeprules_core.study import REPLICATE_KINDS, STUDY_TYPES, Design
+from deeprules_core.study import Design
 from ui import state
+from ui.design import design_form
+from ui.sharing import sharing_panel, study_label
 from ui.text import md
 
 st.title("Study")
@@ -40,9 +42,7 @@ with tab_open:
     if not studies:
         st.info("No study yet. Create one in the **New study** tab.")
     else:
-        labels = {
-            s["id"]: f"{s['name']}  (changed {s['updated_at'][:16].replace('T', ' ')})" for s in studies
-        }
+        labels = {s["id"]: study_label(s) for s in studies}
         ids = list(labels)
         index = ids.index(current.id) if current is not None and current.id in ids else 0
         chosen = st.selectbox("Study", ids, index=index, format_func=labels.get, key="study.pick")
@@ -55,6 +55,7 @@ if current is None:
 
 st.divider()
 st.header(md(current.name))
+access = state.access_note(current)
 left, mid, right = st.columns(3)
 with left.popover("Rename"):
     new_name = st.text_input("New name", value=current.name, key="study.rename.name")
@@ -88,64 +89,7 @@ st.caption(
     "Tip 4: know how the data were collected. These answers decide the defaults of later steps "
     "(for example, repeated individuals mean the split must keep each individual on one side)."
 )
-d = current.design
-replicate_help = {
-    "none": "one row per independent sample",
-    "biological": "several biological samples, each from a different individual",
-    "technical": "the same biological sample measured several times",
-    "repeated_individual": "several samples from the same individual (patient, donor, animal, cell line)",
-    "time_points": "the same individuals at several time points",
-}
-with st.form("study.design"):
-    question = st.text_area("The biological question", value=d.question)
-    c1, c2 = st.columns(2)
-    study_type = c1.selectbox(
-        "Study type",
-        STUDY_TYPES,
-        index=STUDY_TYPES.index(d.study_type),
-        format_func={
-            "observational": "Observational",
-            "rct": "Randomised (RCT / randomised experiment)",
-            "unknown": "Not sure",
-        }.get,
-    )
-    replicate_kind = c2.selectbox(
-        "What do the rows represent?",
-        REPLICATE_KINDS,
-        index=REPLICATE_KINDS.index(d.replicate_kind),
-        format_func=lambda k: f"{k.replace('_', ' ')}: {replicate_help[k]}",
-    )
-    time_points = c1.checkbox("Samples were taken at several time points", value=d.time_points)
-    matching = c2.text_input(
-        "Matching (if any)", value=d.matching, placeholder="e.g. cases matched to controls on age and sex"
-    )
-    sensitive = c1.checkbox(
-        "The data are sensitive (patients, human genomes, anything identifying)",
-        value=d.sensitive_data,
-        help="Tip 10: models trained on sensitive data can leak it; weight export is then refused.",
-    )
-    ethics = c2.text_input(
-        "Ethics approval reference",
-        value=d.ethics_approval,
-        placeholder="e.g. IRB-2021-044, or 'not required: public data'",
-    )
-    if st.form_submit_button("Save design", type="primary"):
-        try:
-            design = Design(
-                question=question.strip(),
-                study_type=study_type,
-                replicate_kind=replicate_kind,
-                time_points=time_points,
-                matching=matching.strip(),
-                sensitive_data=sensitive,
-                ethics_approval=ethics.strip(),
-            )
-        except ValueError as exc:
-            st.error(md(exc))
-        else:
-            state.save_study(current.with_design(design), "save_design")
-            st.success("Design saved.")
-            st.rerun()
+design_form(current)
 
 if current.design.sensitive_data and not current.design.ethics_approval:
     st.warning("Sensitive data without an ethics approval reference: add it before you publish (Tip 10).")
@@ -154,6 +98,8 @@ if current.design.repeated_units:
         "Your rows are not all independent. On the Data page, set the **group** column (patient, donor, "
         "individual) so that the split keeps each one on one side."
     )
+
+sharing_panel(ws, current, access)
 
 st.subheader("Next")
 state.link("data", "Load the data and record where it came from")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from deeprules_core.errors import ConflictError, DeepRulesError
+from deeprules_core.errors import ConflictError, DeepRulesError, ForbiddenError, NotFoundError
 from deeprules_core.store import User, Workspace, default_home
 from deeprules_core.study import Study
 from ui import auth
@@ -27,6 +27,8 @@ _STUDY_KEY = "deeprules.study_id"
 _USER_KEY = "deeprules.user"
 _SEEN_KEY = "deeprules.seen_versions"  # {study id: version the page showed in the last run}
 _BASE_KEY = "deeprules.base_versions"  # {study id: version this run's input was based on}
+_FORMS_KEY = "deeprules.forms"  # {form tag: (version, values) its keyed widgets were filled from}
+_SIGNED_KEY = "deeprules.signed_in"  # the name whose sign-in this session has recorded
 _LOG = logging.getLogger("deeprules.app")
 
 
@@ -99,6 +101,25 @@ def current_user() -> User:
 
 def set_current_user(user: User) -> None:
     st.session_state[_USER_KEY] = user
+
+
+def note_sign_in(mode: str) -> None:
+    """Record once per session that the user signed in, so colleagues can share with them.
+
+    A database that cannot be reached is not this function's to report (the page says so
+    when it opens the workspace); the sign-in is recorded on a later run instead.
+    """
+    user = current_user()
+    if st.session_state.get(_SIGNED_KEY) == user.name:
+        return
+    try:
+        _open_workspace(str(default_home()), os.environ.get("DEEPRULES_DB_URL")).as_user(user).record_sign_in(
+            mode
+        )
+    except DeepRulesError as exc:
+        _LOG.warning("could not record the sign-in of %s: %s", user.name, exc)
+        return
+    st.session_state[_SIGNED_KEY] = user.name
 
 
 def user_name() -> str:
@@ -189,26 +210,66 @@ CONFLICT_MESSAGE = (
 )
 
 
-def save_study(study: Study, action: str, detail: Mapping[str, Any] | None = None) -> Study:
+def save_study(
+    study: Study,
+    action: str,
+    detail: Mapping[str, Any] | None = None,
+    *,
+    base_version: int | None = None,
+    on_reload: Callable[[], None] | None = None,
+) -> Study:
     """Save a new version of the study (the store keeps every version) and log it.
 
     A change made on top of a newer version by someone else is merged when independent;
-    when it is not, the page says so, offers a reload, and stops (nothing is saved).
+    when it is not, the page says so, offers a reload, and stops (nothing is saved). A user
+    who may not change the study (a viewer) reads why, and the page stops.
+
+    ``base_version`` is the version the user's input was made on (a form filled from an
+    older version than the page shows now); ``on_reload`` runs when they choose to reload
+    after a conflict (a form then fills itself from the newest version).
     """
-    base = st.session_state.get(_BASE_KEY, {}).get(study.id)
+    base = base_version or st.session_state.get(_BASE_KEY, {}).get(study.id)
     if base and 0 < base < study.version:
         study = replace(study, version=base)  # the user's input was made on that version
     try:
         saved = workspace().save_study(study, action=action, detail=detail)
     except ConflictError:
-        st.warning(CONFLICT_MESSAGE, icon=":material/sync_problem:")
-        if st.button("Reload the study", key="deeprules.reload_after_conflict"):
+        kept = " What you typed is still in the form: copy it before you reload." if on_reload else ""
+        st.warning(CONFLICT_MESSAGE + kept, icon=":material/sync_problem:")
+        if st.button("Reload the study", key="deeprules.reload_after_conflict", on_click=on_reload):
             st.rerun()
+        st.stop()
+    except (ForbiddenError, NotFoundError) as exc:
+        st.error(md(exc), icon=":material/lock:")
         st.stop()
     set_current_study(saved.id)
     st.session_state.setdefault(_SEEN_KEY, {})[saved.id] = saved.version
     st.session_state.setdefault(_BASE_KEY, {})[saved.id] = saved.version
     return saved
+
+
+def bind_form(tag: str, values: Mapping[str, Any], version: int) -> tuple[int, dict[str, Any]]:
+    """Fill the keyed widgets ``{tag}.{field}`` from ``values`` once, and keep what the user
+    types in them across reruns (another session's save, a job finishing) until
+    :func:`reset_form`.
+
+    Returns the study version the form was filled from and the values it was filled with:
+    a save states that version, so a change someone made since is merged or refused, never
+    overwritten. Call before the widgets are drawn. Widgets Streamlit dropped (the user
+    went to another page) are filled again from ``values``.
+    """
+    forms: dict[str, tuple[int, dict[str, Any]]] = st.session_state.setdefault(_FORMS_KEY, {})
+    keys = {f"{tag}.{field}": value for field, value in values.items()}
+    if tag not in forms or any(k not in st.session_state for k in keys):
+        for key, value in keys.items():
+            st.session_state[key] = value
+        forms[tag] = (version, dict(values))
+    return forms[tag]
+
+
+def reset_form(tag: str) -> None:
+    """Fill the form ``tag`` from the study again on the next run (after a save or a reload)."""
+    st.session_state.setdefault(_FORMS_KEY, {}).pop(tag, None)
 
 
 @st.cache_resource(show_spinner="Loading the table…", max_entries=4)
@@ -239,6 +300,16 @@ def take_flag(key: str) -> bool:
     return bool(st.session_state.pop(f"flag.{key}", False))
 
 
+def set_note(key: str, text: str) -> None:
+    """A sentence to show on the next run of the script (what a click did, before a rerun)."""
+    st.session_state[f"note.{key}"] = text
+
+
+def take_note(key: str) -> str | None:
+    """The sentence :func:`set_note` left for this run, if any; clears it."""
+    return st.session_state.pop(f"note.{key}", None)
+
+
 def set_widget(key: str, value: Any) -> None:
     """Preset a widget's value; call before the widget is drawn in this run."""
     st.session_state[key] = value
@@ -261,7 +332,28 @@ def require_study() -> Study:
         link("study", "Create or open a study")
         st.stop()
     sensitive_badge(study)  # type: ignore[arg-type]
+    access_note(study)  # type: ignore[arg-type]
     return study  # type: ignore[return-value]
+
+
+def access_note(study: Study) -> str:
+    """Say whose study this is when it is someone else's; return this user's access."""
+    try:
+        access = workspace().access(study.id)
+        owner = workspace().study_owner(study.id) if access != "owner" else ""
+    except DeepRulesError:
+        return "none"
+    if access == "viewer":
+        st.info(
+            f"{md(owner)} shared this study with you to read. You can open every page and its "
+            "results; changes, runs and exports are refused. Ask them for editor access to work on it.",
+            icon=":material/visibility:",
+        )
+    elif access == "editor":
+        st.caption(f":material/group: {md(owner)}'s study, shared with you as an editor.")
+    elif access == "admin":
+        st.caption(f":material/admin_panel_settings: {md(owner)}'s study; you see it as an admin.")
+    return access
 
 
 SENSITIVE_BADGE = "Sensitive data: models that memorise rows are not exported"

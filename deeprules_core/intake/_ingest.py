@@ -106,6 +106,8 @@ def _store(
     progress: Progress | None = None,
 ) -> tuple[Study | None, DatasetInfo]:
     report = progress or (lambda _f, _m: None)
+    if study is not None and study.version:
+        ws.access(study.id, "edit")  # a viewer's upload is refused before anything is stored
     dataset_id = _new_id()
     size = sum(len(b) for b in blobs)
     full = provenance.with_computed(

@@ -79,7 +79,9 @@ class StudiesMixin:
         mine = T.study_shares.c.grantee == self.user.name
         with self.connect() as c:
             rows = c.execute(
-                select(ST.c.id, ST.c.name, ST.c.created_at, ST.c.updated_at, ST.c.owner, T.study_shares.c.role)
+                select(
+                    ST.c.id, ST.c.name, ST.c.created_at, ST.c.updated_at, ST.c.owner, T.study_shares.c.role
+                )
                 .select_from(ST.outerjoin(T.study_shares, and_(T.study_shares.c.study_id == ST.c.id, mine)))
                 .where(ST.c.deleted.is_(False), self.visible_studies())
                 .order_by(ST.c.updated_at.desc(), ST.c.name)
