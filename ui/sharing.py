@@ -33,12 +33,12 @@ def study_label(item: Mapping[str, Any]) -> str:
     changed = str(item["updated_at"])[:16].replace("T", " ")
     access = item.get("access", "owner")
     if access in ("viewer", "editor"):
-        whose = f"  · shared by {item['owner']}, you are {_A[access]}"
+        whose = f" · shared by {item['owner']}, you are {_A[access]}"
     elif access == "admin":
-        whose = f"  · {item['owner']}'s study (you are an admin)"
+        whose = f" · {item['owner']}'s study, you are an admin"
     else:
         whose = ""
-    return f"{item['name']}{whose}  (changed {changed})"
+    return f"{item['name']}{whose} · changed {changed}"
 
 
 def _unknown_name(ws: Workspace, name: str) -> str | None:

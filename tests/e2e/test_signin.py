@@ -2,11 +2,14 @@
 ``oidc`` mode against a real OpenID Connect provider (oidc-provider-mock) started here.
 
 Two people in two browsers (Playwright contexts, no shared cookies) each see their own
-name, and their own studies only.
+name, and their own studies only; behind nginx, a study one shares with another appears in
+the other's list, marked as shared, and opens there, while a third person still sees
+nothing of it.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,17 +51,18 @@ def _study_options(page) -> str:
 def test_header_mode_behind_nginx_two_users_and_no_direct_access(tmp_path):
     from playwright.sync_api import sync_playwright
 
-    env = {"DEEPRULES_AUTH": "header", "DEEPRULES_ADMINS": "carol"}
+    env = {"DEEPRULES_AUTH": "header", "DEEPRULES_ADMINS": "dora"}
+    users = {"alice": "a-pass", "bob": "b-pass", "carol": "c-pass"}
     with (
         streamlit_app(tmp_path / "ws", env=env, log=tmp_path / "app.log") as app,
-        nginx_proxy(tmp_path / "nginx", app, {"alice": "a-pass", "bob": "b-pass"}) as proxy,
+        nginx_proxy(tmp_path / "nginx", app, users) as proxy,
         sync_playwright() as p,
     ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         alice = browser.new_context(http_credentials={"username": "alice", "password": "a-pass"}).new_page()
         bob = browser.new_context(http_credentials={"username": "bob", "password": "b-pass"}).new_page()
 
-        create_study(alice, proxy, "Alice liver cohort")
+        sid = create_study(alice, proxy, "Alice liver cohort")
         assert "Signed in as alice" in _sidebar(alice)
         bob.goto(proxy)
         settle(bob)
@@ -69,6 +73,31 @@ def test_header_mode_behind_nginx_two_users_and_no_direct_access(tmp_path):
         settle(alice)
         options = _study_options(alice)
         assert "Alice liver cohort" in options and "Bob kidney cohort" not in options
+
+        # alice shares her study with bob (signed in above) as a viewer, on the Study page
+        alice.goto(f"{proxy}/study?study={sid}")
+        settle(alice)
+        alice.get_by_label("Share with").fill("bob")
+        alice.get_by_role("button", name="Share", exact=True).click()
+        settle(alice)
+        assert "Shared with bob as a viewer" in alice.inner_text("body")
+        # bob's list marks it as alice's, shared with him; he opens it from the list
+        bob.goto(proxy)
+        settle(bob)
+        options = _study_options(bob)
+        assert "Alice liver cohort · shared by alice, you are a viewer" in options
+        bob.get_by_role("combobox", name="Study").click()
+        bob.get_by_role("option", name=re.compile("Alice liver cohort")).click()
+        bob.locator('[data-testid="stButton"] button').filter(has_text=re.compile("^Open$")).click()
+        settle(bob)
+        assert bob.get_by_role("heading", name="Alice liver cohort").count() == 1
+        assert "alice shared this study with you to read" in bob.inner_text("body")
+        # carol, a third person, sees nothing of it: not in her list, not by its URL
+        carol = browser.new_context(http_credentials={"username": "carol", "password": "c-pass"}).new_page()
+        carol.goto(f"{proxy}/study?study={sid}")
+        settle(carol)
+        assert "Signed in as carol" in _sidebar(carol)
+        assert "Alice liver cohort" not in carol.inner_text("body") and _study_options(carol) == ""
 
         # a visitor who reaches the app directly, past the proxy, is nobody: refused in words
         direct = browser.new_context().new_page()
