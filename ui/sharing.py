@@ -51,7 +51,8 @@ def _unknown_name(ws: Workspace, name: str) -> str | None:
     return (
         f"Nobody called “{name}” has signed in to deeprules on this server yet.{hint} Names are "
         "exactly what the sign-in gives (for example a full e-mail address). If the spelling is "
-        "right and they have just not signed in yet, tick the box below and press the button again."
+        "right and they have just not signed in yet, tick “They have not signed in yet” and press "
+        "the button again."
     )
 
 
