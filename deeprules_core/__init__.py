@@ -5,9 +5,19 @@ guided, auditable workflow: studies, data intake with provenance, checks, confou
 replicate-aware splits, fair baselines, deep models, interpretation and the report.
 """
 
-from .errors import DeepRulesError
-from .findings import Finding
-from .study import Design, Roles, Study
+import os
+
+#: OpenMP threads (gradient boosting, torch) that wait for work by sleeping, not spinning.
+#: On a shared server, spinning threads fight every other process for the cores: one
+#: boosting fit (1,600 x 2,000, 100 rounds) took 166 s on 2 busy cores with the default
+#: policy and 18 s with this one (benchmarks/bench_baselines.py). Read by the OpenMP
+#: runtime when it loads, so it is set before anything imports scikit-learn or torch; a
+#: value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .errors import DeepRulesError  # noqa: E402
+from .findings import Finding  # noqa: E402
+from .study import Design, Roles, Study  # noqa: E402
 
 __version__ = "0.1.0"
 
