@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from deeprules_core.errors import DeepRulesError
@@ -58,13 +60,25 @@ st.header(md(current.name))
 access = state.access_note(current)
 left, mid, right = st.columns(3)
 with left.popover("Rename"):
-    new_name = st.text_input("New name", value=current.name, key="study.rename.name")
+    # keyed to this study and filled once: another study's name never lingers in the field
+    rename_tag = f"study.rename.{current.id}"
+    rename_base, _ = state.bind_form(rename_tag, {"name": current.name}, current.version)
+    reload_rename = partial(state.reset_form, rename_tag)
+    new_name = st.text_input("New name", key=f"{rename_tag}.name")
     if st.button("Rename", key="study.rename.go"):
         try:
-            state.save_study(current.renamed(new_name), "rename_study", {"name": new_name})
-        except (DeepRulesError, ValueError) as exc:
+            renamed = current.renamed(new_name)
+        except ValueError as exc:
             st.error(md(exc))
         else:
+            state.save_study(
+                renamed,
+                "rename_study",
+                {"name": renamed.name},
+                base_version=rename_base,
+                on_reload=reload_rename,
+            )
+            reload_rename()
             st.rerun()
 with mid.popover("Duplicate"):
     st.write("A copy with the same design, data and steps, to try something else without losing this one.")
@@ -74,7 +88,7 @@ with mid.popover("Duplicate"):
         st.rerun()
 with right.popover("Delete"):
     st.write("The study disappears from the list; its history stays in the audit log.")
-    typed = st.text_input("Type the study's name to confirm", key="study.delete.confirm")
+    typed = st.text_input("Type the study's name to confirm", key=f"study.delete.{current.id}.confirm")
     if st.button("Delete for good", key="study.delete.go", type="primary"):
         try:
             ws.delete_study(current.id, confirm=typed)

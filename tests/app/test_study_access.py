@@ -44,7 +44,7 @@ def test_a_colliding_save_is_refused_with_a_reload_and_nothing_is_lost(_isolated
     ws.share_study(study.id, "alice", "editor")
     at = _page("study", User("alice"), study.id)  # alice sees version 1
     ws.rename_study(study.id, "Bob's name")  # bob renames it meanwhile
-    at.text_input(key="study.rename.name").input("Alice's name")
+    at.text_input(key=f"study.rename.{study.id}.name").input("Alice's name")
     at.button(key="study.rename.go").click().run()
     assert not at.exception
     assert any("Someone else changed this study" in w.value for w in at.warning)
@@ -52,7 +52,7 @@ def test_a_colliding_save_is_refused_with_a_reload_and_nothing_is_lost(_isolated
     # the reload shows bob's name; alice's next rename lands on top of it
     at.button(key="deeprules.reload_after_conflict").click().run()
     assert at.header[0].value == "Bob's name"
-    at.text_input(key="study.rename.name").input("Alice's name")
+    at.text_input(key=f"study.rename.{study.id}.name").input("Alice's name")
     at.button(key="study.rename.go").click().run()
     assert not at.exception and not at.warning
     assert ws.get_study(study.id).name == "Alice's name"
@@ -133,7 +133,7 @@ def test_a_viewer_lists_opens_and_reads_but_cannot_change_run_delete_upload_or_e
     assert bob.get_study(sid).design.question == ""
     # deleting: refused
     at = _page("study", User("alice"), sid)
-    at.text_input(key="study.delete.confirm").input("Bob's liver cohort")
+    at.text_input(key=f"study.delete.{sid}.confirm").input("Bob's liver cohort")
     at.button(key="study.delete.go").click().run()
     assert "cannot delete, share or hand over" in _texts(at, "error")
     assert [s["id"] for s in bob.list_studies()] == [sid]

@@ -52,17 +52,19 @@ def test_rename_duplicate_and_delete_with_confirmation(_isolated_workspace):
     at.query_params["study"] = study.id
     at.run()
     assert at.header[0].value == "First"
-    at.text_input(key="study.rename.name").input("Renamed")
+    at.text_input(key=f"study.rename.{study.id}.name").input("Renamed")
     at.button(key="study.rename.go").click().run()
     assert ws.get_study(study.id).name == "Renamed"
     at.button(key="study.duplicate").click().run()
     assert sorted(s["name"] for s in ws.list_studies()) == ["Renamed", "Renamed (copy)"]
     copy_id = next(s["id"] for s in ws.list_studies() if s["name"] == "Renamed (copy)")
-    at.text_input(key="study.delete.confirm").input("wrong name")
+    # the copy is open: its own name is in the rename field, not the one typed for the first
+    assert at.text_input(key=f"study.rename.{copy_id}.name").value == "Renamed (copy)"
+    at.text_input(key=f"study.delete.{copy_id}.confirm").input("wrong name")
     at.button(key="study.delete.go").click().run()
     assert not at.exception
     assert any("type its name exactly" in e.value for e in at.error)
-    at.text_input(key="study.delete.confirm").input("Renamed (copy)")
+    at.text_input(key=f"study.delete.{copy_id}.confirm").input("Renamed (copy)")
     at.button(key="study.delete.go").click().run()
     assert [s["id"] for s in ws.list_studies()] == [study.id]
     assert copy_id not in [s["id"] for s in ws.list_studies()]
