@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from deeprules_core.store import Workspace
+from deeprules_core.study import Design
 from tests.e2e._servers import (
     BROWSER_ARGS,
     CHROMIUM,
@@ -98,6 +100,21 @@ def test_header_mode_behind_nginx_two_users_and_no_direct_access(tmp_path):
         settle(carol)
         assert "Signed in as carol" in _sidebar(carol)
         assert "Alice liver cohort" not in carol.inner_text("body") and _study_options(carol) == ""
+
+        # what alice types into the design form survives a rerun after someone else's save
+        # (the fields keep their identity), and her save is then refused as a conflict
+        question = alice.get_by_label("The biological question").last
+        question.fill("typed by alice, not saved yet")
+        other = Workspace(tmp_path / "ws", user="alice")  # another session of hers, say
+        other.save_study(other.get_study(sid).with_design(Design(question="saved elsewhere")))
+        alice.get_by_role("button", name="Rename").first.click()
+        alice.get_by_label("New name").press("Enter")  # commits the field: the page reruns
+        settle(alice)
+        assert question.input_value() == "typed by alice, not saved yet"
+        alice.get_by_role("button", name="Save design").click()
+        settle(alice)
+        assert "Someone else changed this study" in alice.inner_text("body")
+        assert question.input_value() == "typed by alice, not saved yet"
 
         # a visitor who reaches the app directly, past the proxy, is nobody: refused in words
         direct = browser.new_context().new_page()
