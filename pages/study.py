@@ -83,9 +83,13 @@ with left.popover("Rename"):
 with mid.popover("Duplicate"):
     st.write("A copy with the same design, data and steps, to try something else without losing this one.")
     if st.button("Duplicate", key="study.duplicate"):
-        copy = ws.duplicate_study(current.id)
-        state.set_current_study(copy.id)
-        st.rerun()
+        try:
+            copy = ws.duplicate_study(current.id)
+        except DeepRulesError as exc:  # a viewer may not copy a study out of its owner's hands
+            st.error(str(exc))
+        else:
+            state.set_current_study(copy.id)
+            st.rerun()
 with right.popover("Delete"):
     st.write("The study disappears from the list; its history stays in the audit log.")
     typed = st.text_input("Type the study's name to confirm", key=f"study.delete.{current.id}.confirm")

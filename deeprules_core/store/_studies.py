@@ -295,7 +295,10 @@ class StudiesMixin:
         return self.save_study(study, action="rename_study", detail={"name": study.name})
 
     def duplicate_study(self, study_id: str, name: str | None = None) -> Study:
-        """A copy (owned by this user) of a study this user may open."""
+        """A copy (owned by this user) of a study this user may export: a copy takes the
+        data and results out of the owner's hands (unsharing would not take it back), so a
+        viewer may not make one."""
+        self.access(study_id, "export")
         src = self.get_study(study_id)
         fresh = Study.new(name or f"{src.name} (copy)")
         copy = replace(src, id=fresh.id, name=fresh.name, created_at=fresh.created_at, version=0)

@@ -135,6 +135,10 @@ def test_the_study_list_says_whose_study_and_what_i_may_do(people, bobs_study, t
     with pytest.raises(ForbiddenError):
         alice.access(study.id, "edit")
     assert not (tmp_path / "viewer.zip").exists()
+    # nor by copying it into a study of her own, which unsharing would not take back
+    with pytest.raises(ForbiddenError, match="viewer .* cannot export"):
+        alice.duplicate_study(study.id)
+    assert [s["owner"] for s in alice.list_studies()] == ["bob"]
     bob.share_study(study.id, "alice", "editor")
     assert [s["access"] for s in alice.list_studies()] == ["editor"]
     assert export_bundle(alice, alice.get_study(study.id), tmp_path / "editor.zip").exists()
