@@ -40,6 +40,7 @@ __all__ = [
     "strategy_label",
     "STEP_LABELS",
     "step_label",
+    "out_of_date_text",
 ]
 
 #: Display names of the model families, by task; a family missing here is spelled out.
@@ -285,6 +286,36 @@ STEP_LABELS = {
 def step_label(step: str) -> str:
     """A workflow step as its page is named (``deep_learning`` -> 'Deep learning')."""
     return STEP_LABELS.get(str(step), str(step).replace("_", " "))
+
+
+#: What each step did, and how to redo it, for :func:`out_of_date_text`.
+_STEP_DONE: dict[str, tuple[str, str]] = {
+    "checks": ("Checks were run", "re-run them"),
+    "confounds": ("The batch & confound checks were run", "re-run them"),
+    "split": ("The split was made", "make it again"),
+    "baselines": ("Baselines were fitted", "re-run them"),
+    "deep_learning": ("The deep model was trained", "train it again"),
+    "evaluate": ("The test-set evaluation was made", "evaluate again"),
+    "interpret": ("The interpretation was computed", "re-run it"),
+    "privacy": ("The privacy analysis was run", "re-run it"),
+}
+#: What changed since a step ran (its recorded input that no longer matches the study).
+_EARLIER = {
+    "dataset": "an earlier table",
+    "roles": "earlier column roles",
+    "design": "an earlier study design",
+    "split": "an earlier split",
+}
+
+
+def out_of_date_text(step: str, reason: str) -> str:
+    """The sentence for a step whose recorded inputs are no longer the study's.
+
+    >>> out_of_date_text("checks", "roles")
+    'Checks were run on earlier column roles; re-run them on the Checks page.'
+    """
+    done, redo = _STEP_DONE.get(step, (f"{step_label(step)} was run", "re-run it"))
+    return f"{done} on {_EARLIER.get(reason, 'earlier inputs')}; {redo} on the {step_label(step)} page."
 
 
 def param_label(key: str) -> str:

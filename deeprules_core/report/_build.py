@@ -33,9 +33,14 @@ INTERPRETATION = "interpretation"  # artifact kind and name of the interpret ste
 
 
 def load_results(ws: Workspace, study: Study) -> dict[str, Any] | None:
-    """The study's results dict: the final one if the test set was used, with the deep models."""
+    """The study's results dict: the final one if the test set was used, with the deep
+    models; None when a modelling step is out of date (its results are about earlier
+    column roles, another table or split: :func:`deeprules_core.current.results_out_of_date`)."""
+    from ..current import results_out_of_date
     from ..modeling import latest_results
 
+    if results_out_of_date(study):
+        return None
     return latest_results(ws, study.id)
 
 
@@ -46,8 +51,8 @@ def load_findings(ws: Workspace, study: Study) -> list[Finding] | None:
         study.step(n) for n in ("checks", "confounds", "audit", "run")
     ):
         return None
-    sha = study.dataset.sha256 if study.dataset is not None else None
-    return ws.current_findings(study.id, dataset=sha)  # not those of a table since replaced
+    # not those of a table since replaced, of earlier column roles, design or split
+    return ws.current_findings(study.id, study=study)
 
 
 def load_table(ws: Workspace, study: Study) -> Any:

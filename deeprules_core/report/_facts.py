@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..current import out_of_date, results_out_of_date
 from ..findings import Finding, sort_findings, to_jsonable
 from ..study import Design, Study, package_versions, utcnow
 from ._text import METRIC_NAMES, fmt_ci, fmt_num, fmt_p, metric_name, model_label
@@ -151,6 +152,8 @@ class ReportFacts:
     n_rows: Mapping[str, int] = field(default_factory=dict)  # labelled rows per side (results)
     privacy: Mapping[str, Any] = field(default_factory=dict)  # Tip 10: report._privacy.load_privacy
     warnings: tuple[str, ...] = ()  # the headline's warnings (a label leak, metadata that reach the score)
+    #: steps whose record no longer holds for the study (deeprules_core.current): step -> sentence
+    out_of_date: Mapping[str, str] = field(default_factory=dict)
 
     # ---- derived views -------------------------------------------------------
     @property
@@ -166,7 +169,7 @@ class ReportFacts:
         for name in STEP_ALIASES.get(key, (key,)):
             rec = self.study.step(name)
             if rec is not None:
-                return rec
+                return None if name in self.out_of_date else rec
         return None
 
     def model(self, name: str | None) -> ModelFacts | None:
@@ -498,6 +501,9 @@ def gather_facts(
         raise ValueError(
             f"The 'outputs' parameter of gather_facts must be one of {OUTPUTS}. Got {outputs!r} instead."
         )
+    stale = out_of_date(study)
+    if results_out_of_date(study):  # about other column roles, another table or split: not shown
+        results = None
     results = dict(results or {})
     if provenance is not None and not isinstance(provenance, Mapping):
         provenance = {k: getattr(provenance, k, None) for k in PROVENANCE_KEYS}
@@ -510,17 +516,19 @@ def gather_facts(
     unique = {(f.code, f.columns, f.message): f for f in all_findings}
     split = _split_facts(split_summary)
     roles = study.roles
-    checks_run = findings is not None or any(study.step(n) for n in ("checks", "audit", "run"))
-    confounds_run = any(study.step(n) for n in ("confounds", "audit", "run")) or (
-        findings is not None and dataset is not None
+    checks_run = "checks" not in stale and (
+        findings is not None or any(study.step(n) for n in ("checks", "audit", "run"))
+    )
+    confounds_run = "confounds" not in stale and (
+        any(study.step(n) for n in ("confounds", "audit", "run")) or (findings is not None and dataset is not None)
     )
     versions: dict[str, str] = dict(package_versions())
     versions.update({k: str(v) for k, v in (results.get("versions") or {}).items()})
     seeds = {rec.step: int(rec.seed) for rec in study.steps if rec.seed is not None}
     if results.get("seed") is not None:
         seeds.setdefault("models", int(results["seed"]))
-    interp = dict(interpret or {})
-    rec = study.step("interpret")
+    interp = dict(interpret or {}) if "interpret" not in stale else {}
+    rec = study.step("interpret") if "interpret" not in stale else None
     if rec is not None:
         for src in (rec.params, rec.summary):
             for k, v in src.items():
@@ -558,6 +566,7 @@ def gather_facts(
             isinstance(m, Mapping) and m.get("predictions") for m in (results.get("models") or {}).values()
         ),
         outputs=outputs,
+        out_of_date={step: o.message for step, o in stale.items()},
         n_rows={str(k): int(v) for k, v in (results.get("n_rows") or {}).items() if isinstance(v, int)},
     )
     # the sentence the Baselines and Evaluate pages show too (one engine function): display

@@ -300,6 +300,9 @@ def _summary(pdf: Any, facts: ReportFacts, statuses: list[TipStatus]) -> None:
     if facts.statement:
         _para(pdf, facts.statement, style="B")
         pdf.ln(1)
+    if facts.out_of_date:  # steps whose inputs changed since they ran: their results are not shown
+        _para(pdf, "Out of date: " + " ".join(facts.out_of_date.values()), style="B")
+        pdf.ln(1)
     counts = summarise(facts.findings)
     acked = sum(facts.study.acknowledgement(f.key) is not None for f in facts.findings)
     _para(

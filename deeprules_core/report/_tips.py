@@ -505,12 +505,35 @@ _CHARTS: dict[int, tuple[str, ...]] = {
 }
 
 
+#: The tips whose work each step does: a step out of date leaves them "not done".
+_STEP_TIPS: dict[str, tuple[int, ...]] = {
+    "checks": (1,),
+    "confounds": (4,),
+    "split": (1, 7),
+    "baselines": (2, 6),
+    "deep_learning": (3, 5),
+    "evaluate": (7,),
+    "interpret": (8, 9),
+    "privacy": (10,),
+}
+
+
+def _with_out_of_date(facts: ReportFacts, tip: int, missing: list[Missing]) -> list[Missing]:
+    """The tip's to-do list with "re-run" in place of "run" for each step out of date."""
+    stale = {s: text for s, text in facts.out_of_date.items() if tip in _STEP_TIPS.get(s, ())}
+    if not stale:
+        return missing
+    return [m for m in missing if m.page not in stale] + [Missing(text, step) for step, text in stale.items()]
+
+
 def tip_statuses(facts: ReportFacts) -> list[TipStatus]:
-    """One :class:`TipStatus` per tip, in order."""
+    """One :class:`TipStatus` per tip, in order. A tip whose step is out of date (its
+    inputs changed since it ran, :mod:`deeprules_core.current`) is never "done"."""
     study = facts.study
     out = []
     for tip in TIPS:
         done, missing = _RULES[tip.number](facts)
+        missing = _with_out_of_date(facts, tip.number, missing)
         open_f, acked, notes = [], [], []
         for f in facts.findings_for_tip(tip.number):
             ack = study.acknowledgement(f.key)

@@ -3,16 +3,14 @@ place), a small memo of pure computations keyed on content hashes, and acknowled
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import fields
 from threading import Lock
 from typing import Any, TypeVar
 
+from ..current import design_dict, digest
 from ..findings import Finding, sort_findings, summarise
-from ..study import Acknowledgement, Design, StepRecord, Study, utcnow
+from ..study import Acknowledgement, StepRecord, Study, utcnow
 
 __all__ = ["digest", "design_dict", "memo", "record_step", "acknowledge"]
 
@@ -22,16 +20,6 @@ _MEMO_LOCK = Lock()
 #: Results kept by :func:`memo` (the app reruns a page on every click: the checks of an
 #: unchanged table are computed once).
 MEMO_SIZE = 16
-
-
-def digest(obj: Any) -> str:
-    """A short, stable hash of a JSON-able value (roles, design, parameters)."""
-    text = json.dumps(obj, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def design_dict(design: Design) -> dict[str, Any]:
-    return {f.name: getattr(design, f.name) for f in fields(Design)}
 
 
 def memo(key: tuple[Any, ...], compute: Callable[[], T]) -> T:

@@ -36,11 +36,11 @@ INCONCLUSIVE_BELOW = 30
 
 def open_errors(ws: Any, study_id: str, *, page: str) -> list[Any]:
     """The study's current errors that nobody acknowledged, from the steps before ``page``
-    (every step for ``report``), on the study's current table: ledger entries with
-    ``step`` (where they were found)."""
+    (every step for ``report``), that hold for the study as it is now (its table, column
+    roles, design and split: :mod:`deeprules_core.current`): ledger entries with ``step``
+    (where they were found)."""
     study = ws.get_study(study_id)
-    sha = study.dataset.sha256 if study.dataset is not None else None
-    return list(ws.open_findings(study_id, severities=("error",), before=page, dataset=sha))
+    return list(ws.open_findings(study_id, severities=("error",), before=page, study=study))
 
 
 def _finite(v: Any) -> bool:
@@ -222,7 +222,15 @@ def headline(
 
 def study_headline(ws: Any, study: Any, results: Mapping[str, Any] | None) -> str:
     """The headline of the study's results as the PDF prints it: with the study's current
-    findings (the ledger's) and its interpretation, if any."""
+    findings (the ledger's) and its interpretation, if any. Results of a modelling step
+    whose inputs changed since (other column roles, table or split) get no verdict: the
+    headline says which step to re-run."""
+    from ..current import out_of_date, results_out_of_date
+
+    stale = results_out_of_date(study)
+    if results and stale:
+        return " ".join(o.message for o in stale)
     interp = ws.get_json(study.id, "interpretation", "interpretation")
-    sha = study.dataset.sha256 if study.dataset is not None else None
-    return headline(results, ws.current_findings(study.id, dataset=sha), interpretation=interp)
+    if "interpret" in out_of_date(study):
+        interp = None
+    return headline(results, ws.current_findings(study.id, study=study), interpretation=interp)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..current import design_digest, roles_digest
 from ..errors import DataFormatError, DeepRulesError
 from ..findings import Finding
 from ..study import Roles, StepRecord, Study, package_versions, utcnow
@@ -83,7 +84,7 @@ def run_checks(ws: Any, study: Study, df: pd.DataFrame | None = None) -> dict[st
     record = StepRecord(
         "checks",
         params={"schema": bool(schema), "roles": roles.to_dict()},
-        input_hashes={"dataset": sha, "roles": digest(roles.to_dict()), "design": digest(design)}
+        input_hashes={"dataset": sha, "roles": roles_digest(roles), "design": design_digest(study.design)}
         | ({"schema": digest(schema)} if schema else {}),
         versions=package_versions(("numpy", "pandas", "scipy", "pandera")),
         started_at=started,
@@ -192,7 +193,7 @@ def run_confounds(ws: Any, study: Study, df: pd.DataFrame | None = None, *, seed
     record = StepRecord(
         "confounds",
         params={"roles": roles.to_dict(), "seed": seed},
-        input_hashes={"dataset": sha, "roles": digest(roles.to_dict())},
+        input_hashes={"dataset": sha, "roles": roles_digest(roles)},
         seed=seed,
         versions=package_versions(("numpy", "pandas", "scipy", "scikit-learn")),
         started_at=started,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..current import roles_digest
 from ..errors import DataFormatError, ModelError, SplitError
 from ..findings import Finding
 from ..study import StepRecord, Study, package_versions, utcnow
@@ -38,6 +39,14 @@ def _inputs(ws: Any, study: Study, df: pd.DataFrame | None, split: Any) -> tuple
     if split is None:
         raise SplitError("The study has no split yet: make one on the Split page before fitting models.")
     return df, split
+
+
+def _hashes(study: Study, split: Any) -> dict[str, str]:
+    """The inputs a modelling step records: the table, the column roles, the split."""
+    out = {"roles": roles_digest(study.roles), "split": str(split.sha256)}
+    if study.dataset is not None:
+        out["dataset"] = study.dataset.sha256
+    return out
 
 
 def _findings(results: dict[str, Any]) -> list[Finding]:
@@ -103,7 +112,7 @@ def run_baselines_step(
     record = StepRecord(
         step="baselines",
         params=params,
-        input_hashes={"dataset": study.dataset.sha256, "split": split.sha256},  # type: ignore[union-attr]
+        input_hashes=_hashes(study, split),
         seed=params["seed"],
         versions=results.get("versions") or package_versions(),
         started_at=started,
@@ -187,7 +196,7 @@ def run_deep_step(
     record = StepRecord(
         step="deep_learning",
         params={**settings, "model": name, "config": entry["params"]},
-        input_hashes={"dataset": study.dataset.sha256, "split": split.sha256},  # type: ignore[union-attr]
+        input_hashes=_hashes(study, split),
         seed=seed,
         versions=package_versions(),
         started_at=started,
@@ -232,7 +241,7 @@ def run_evaluate(
     record = StepRecord(
         step="evaluate",
         params={"models": out["test_evaluation"]["models"], "unlock_reason": unlock_reason},
-        input_hashes={"split": split.sha256, "results": sha},
+        input_hashes={**_hashes(study, split), "results": sha},
         seed=out.get("seed"),
         versions=out.get("versions", {}),
         started_at=started,

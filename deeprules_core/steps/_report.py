@@ -15,10 +15,9 @@ __all__ = ["study_findings", "write_report"]
 
 
 def study_findings(ws: Any, study: Study) -> list[Finding]:
-    """The study's current findings on its current table, from its ledger (one per
-    finding, errors first)."""
-    sha = study.dataset.sha256 if study.dataset is not None else None
-    return list(ws.current_findings(study.id, dataset=sha))
+    """The study's current findings, from its ledger (one per finding, errors first):
+    those that hold for the study as it is now (:mod:`deeprules_core.current`)."""
+    return list(ws.current_findings(study.id, study=study))
 
 
 def write_report(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..current import design_digest, roles_digest
 from ..errors import DeepRulesError, StoreError
 from ..findings import Finding
 from ..study import Study
@@ -25,10 +26,9 @@ def _open_confounding(ws: Any, study: Study) -> list[Finding]:
     """The study's unresolved batch × label confounding (open errors of earlier steps)."""
     if ws is None:
         return []
-    sha = study.dataset.sha256 if study.dataset is not None else None
     return [
         e.finding
-        for e in ws.open_findings(study.id, before="split", dataset=sha)
+        for e in ws.open_findings(study.id, before="split", study=study)
         if e.finding.code == "batch_confounding"
     ]
 
@@ -125,5 +125,14 @@ def run_split(ws: Any, study: Study, split: Any, df: pd.DataFrame | None = None)
     saved = save_split(ws, latest, split).step("split")
     if saved is None:  # save_split always adds the record
         raise StoreError("The split was stored but not recorded in the study; save it again.")
-    record = replace(saved, summary={**saved.summary, **step_summary(findings)})
+    record = replace(
+        saved,
+        summary={**saved.summary, **step_summary(findings)},
+        # what the split was made from: a new label, group or design makes it out of date
+        input_hashes={
+            **saved.input_hashes,
+            "roles": roles_digest(study.roles),
+            "design": design_digest(study.design),
+        },
+    )
     return record_step(ws, latest, record, findings, action="save_split", always=True)

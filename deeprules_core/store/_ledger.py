@@ -36,7 +36,7 @@ from sqlalchemy import insert, select, update
 
 from ..errors import StoreError
 from ..findings import SEVERITIES, Finding, sort_findings, summarise
-from ..study import Acknowledgement, utcnow
+from ..study import Acknowledgement, Study, utcnow
 from . import _schema as T
 
 __all__ = ["STEP_ORDER", "LedgerEntry", "LedgerMixin", "step_title"]
@@ -234,12 +234,17 @@ class LedgerMixin:
         include_superseded: bool = False,
         dedupe: bool = True,
         dataset: str | None = None,
+        study: Study | None = None,
     ) -> list[LedgerEntry]:
         """The study's current ledger entries (errors first), optionally of some steps only.
 
         ``dedupe``: one entry per finding when two steps recorded the same one.
         ``dataset``: the sha256 of the study's current table; entries recorded on another
         table (before the user loaded a new file) are left out.
+        ``study``: the study as it is now; entries that do not hold for it (recorded on
+        another table, other column roles, another design or split, or by a step that
+        builds on an out-of-date one: :func:`deeprules_core.current.is_current`) are left
+        out. Every reader of the study's findings passes it.
         """
         q = select(T.findings_ledger).where(T.findings_ledger.c.study_id == study_id)
         if steps is not None:
@@ -268,14 +273,24 @@ class LedgerMixin:
         ]
         if dataset is not None:
             out = [e for e in out if e.input_hashes.get("dataset", dataset) == dataset]
+        if study is not None and not include_superseded:
+            from ..current import is_current, out_of_date
+
+            stale = out_of_date(study)
+            out = [e for e in out if is_current(e.step, e.input_hashes, study, stale)]
         return _dedupe(out) if dedupe and not include_superseded else out
 
     def current_findings(
-        self, study_id: str, *, steps: Sequence[str] | None = None, dataset: str | None = None
+        self,
+        study_id: str,
+        *,
+        steps: Sequence[str] | None = None,
+        dataset: str | None = None,
+        study: Study | None = None,
     ) -> list[Finding]:
-        """The study's current findings, one per finding, errors first (``dataset``: see
-        :meth:`findings`)."""
-        return [e.finding for e in self.findings(study_id, steps=steps, dataset=dataset)]
+        """The study's current findings, one per finding, errors first (``dataset``,
+        ``study``: see :meth:`findings`)."""
+        return [e.finding for e in self.findings(study_id, steps=steps, dataset=dataset, study=study)]
 
     def recorded_steps(self, study_id: str) -> set[str]:
         """Steps that recorded findings (even superseded) for the study."""
@@ -293,11 +308,13 @@ class LedgerMixin:
         severities: Sequence[str] = ("error",),
         before: str | None = None,
         dataset: str | None = None,
+        study: Study | None = None,
     ) -> list[LedgerEntry]:
         """Current, unacknowledged findings of the given severities (errors by default).
 
         ``before``: only those recorded by steps that come before this one in
-        :data:`STEP_ORDER` (what a page must carry forward). ``dataset``: see :meth:`findings`.
+        :data:`STEP_ORDER` (what a page must carry forward). ``dataset``, ``study``: see
+        :meth:`findings`.
         """
         bad = [s for s in severities if s not in SEVERITIES]
         if bad:
@@ -305,7 +322,7 @@ class LedgerMixin:
         limit = _ORDER.get(before, len(_ORDER)) if before is not None else len(_ORDER) + 1
         return [
             e
-            for e in self.findings(study_id, dataset=dataset)
+            for e in self.findings(study_id, dataset=dataset, study=study)
             if e.finding.severity in severities
             and e.acknowledgement is None
             and _ORDER.get(e.step, len(_ORDER)) < limit

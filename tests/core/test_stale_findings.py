@@ -1,0 +1,124 @@
+"""Findings go out of date when their inputs change: a problem found under column roles A
+that no longer applies under roles B is not an open error anywhere (banner, split
+suggestion, headline, report, PDF), the report says which step to re-run and its tip is
+not "done"; re-running records the new findings only."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import pytest
+from confounded_case import ROLES, confounded_table
+from pypdf import PdfReader
+
+from deeprules_core import steps
+from deeprules_core.current import out_of_date, results_out_of_date
+from deeprules_core.intake import Provenance, ingest
+from deeprules_core.report import facts_from_workspace, tip_statuses
+from deeprules_core.split import make_split
+from deeprules_core.study import Design, Roles, StepRecord, Study
+
+PROV = Provenance(source="sim:stale", version="1", download_date="2026-12-03", licence="CC0", entered_by="t")
+CHECKS_REDO = "Checks were run on earlier column roles; re-run them on the Checks page."
+
+
+def _pdf_text(data: bytes) -> str:
+    return " ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(data)).pages).replace("\n", " ")
+
+
+def _study(ws, roles: Roles):
+    df = confounded_table()
+    df.insert(1, "tube", [f"T{i % 40:03d}" for i in range(len(df))])  # every tube id twice
+    study = ws.create_study("Roles change")
+    study, _ = ingest(ws, df.to_csv(index=False).encode(), name="t.csv", provenance=PROV, study=study)
+    return ws.save_study(study.with_roles(roles)), df
+
+
+def _tip(facts, n: int):
+    return next(t for t in tip_statuses(facts) if t.tip.number == n)
+
+
+def test_a_check_under_earlier_roles_is_no_longer_open_and_says_re_run(workspace):
+    ws = workspace
+    study, df = _study(ws, replace(ROLES, id="tube"))  # roles A: the tube is the sample id
+    found = steps.run_checks(ws, study, df)
+    assert "duplicate_ids" in {f.code for f in found["findings"] if f.severity == "error"}
+    assert "duplicate_ids" in {e.finding.code for e in steps.open_errors(ws, study.id, page="report")}
+
+    study = ws.save_study(ws.get_study(study.id).with_roles(ROLES))  # roles B: sample_id is the id
+    assert {s: o.reason for s, o in out_of_date(study).items()} == {"checks": "roles"}
+    assert steps.open_errors(ws, study.id, page="report") == []
+    assert "duplicate_ids" not in {f.code for f in steps.study_findings(ws, study)}
+    facts = facts_from_workspace(ws, study)
+    tip1 = _tip(facts, 1)
+    assert tip1.status != "done" and CHECKS_REDO in [m.text for m in tip1.missing]
+    assert "duplicate_ids" not in {f.code for f in facts.findings}
+    pdf, study = steps.write_report(ws, study)
+    assert CHECKS_REDO in _pdf_text(pdf)
+    assert study.step("report").summary["statuses"]["1"] != "done"
+
+    again = steps.run_checks(ws, study, df)  # re-run: the new findings only
+    assert "duplicate_ids" not in {f.code for f in again["findings"]}
+    assert out_of_date(again["study"]) == {}
+    codes = {f.code for f in steps.study_findings(ws, again["study"])}
+    assert codes == {f.code for f in again["findings"]}
+
+
+def test_a_batch_role_removed_leaves_no_confounding_and_no_stale_verdict(workspace):
+    ws = workspace
+    study, df = _study(ws, ROLES)  # roles A: the plate is a batch, confounded with the label
+    study = steps.run_checks(ws, study, df)["study"]
+    study = steps.run_confounds(ws, study, df)["study"]
+    split = make_split(df, ROLES, seed=0)
+    study = steps.run_split(ws, study, split, df)
+    results = steps.run_baselines_step(ws, study, df, split, models=("dummy",), budget=1, n_shuffles=2, n_boot=20)
+    assert "batch_confounding" in {e.finding.code for e in steps.open_errors(ws, study.id, page="baselines")}
+
+    roles_b = Roles(id="sample_id", label="label")  # the plate has no role any more
+    study = ws.save_study(ws.get_study(study.id).with_roles(roles_b))
+    stale = out_of_date(study)
+    assert set(stale) == {"checks", "confounds", "split", "baselines"}
+    assert {o.reason for o in stale.values()} == {"roles"}
+    assert steps.open_errors(ws, study.id, page="report") == []
+    assert "No split cures this" not in steps.suggest_split(ws, study)[1]
+    verdict = steps.study_headline(ws, study, results)
+    assert verdict.startswith("Baselines were fitted on earlier column roles; re-run them")
+    assert "selected model" not in verdict
+    facts = facts_from_workspace(ws, study)
+    assert facts.models == () and facts.statement == ""
+    assert {n: _tip(facts, n).status for n in (1, 2, 4, 6, 7)} == dict.fromkeys((1, 2, 4, 6, 7), "not done")
+    assert "The batch & confound checks were run on earlier column roles" in " ".join(
+        m.text for m in _tip(facts, 4).missing
+    )
+
+    conf = steps.run_confounds(ws, study, df)  # re-run under roles B: the new findings only
+    assert "batch_confounding" not in {f.code for f in conf["findings"]}
+    assert "confounds" not in out_of_date(conf["study"])
+    ledger = {e.step for e in ws.findings(study.id, study=conf["study"])}
+    assert ledger <= {"confounds"}  # the checks, split and baselines must be re-run first
+    new_split = make_split(df, roles_b, seed=0)
+    study = steps.run_split(ws, steps.run_checks(ws, conf["study"], df)["study"], new_split, df)
+    assert set(out_of_date(study)) == {"baselines"}
+    steps.run_baselines_step(ws, study, df, new_split, models=("dummy",), budget=1, n_shuffles=2, n_boot=20)
+    study = ws.get_study(study.id)
+    assert out_of_date(study) == {} and results_out_of_date(study) == []
+    assert "earlier column roles" not in steps.study_headline(ws, study, results)
+
+
+@pytest.mark.parametrize(
+    ("change", "stale"),
+    [
+        ({"question": "Does the drug work?", "ethics_approval": "IRB-1"}, False),  # not read by the checks
+        ({"replicate_kind": "technical"}, True),  # changes what the checks look for
+    ],
+)
+def test_only_design_answers_the_analysis_reads_make_the_checks_out_of_date(change, stale):
+    from deeprules_core.current import study_inputs
+
+    study = Study.new("d").with_roles(Roles(label="y"))
+    study = study.with_step(StepRecord("checks", input_hashes=study_inputs(study)))
+    later = study.with_design(replace(Design(), **change))
+    assert ("checks" in out_of_date(later)) is stale
+    if stale:
+        assert out_of_date(later)["checks"].message.startswith("Checks were run on an earlier study design")
