@@ -107,7 +107,9 @@ def study_inputs(study: Study) -> dict[str, str]:
     return out
 
 
-def changed_input(recorded: Mapping[str, str], study: Study, now: Mapping[str, str] | None = None) -> str | None:
+def changed_input(
+    recorded: Mapping[str, str], study: Study, now: Mapping[str, str] | None = None
+) -> str | None:
     """The first input (of :data:`INPUTS`) whose recorded hash differs from the study's now,
     or None. An input the step did not record, or the study does not have, is not compared
     (records of older versions hold fewer hashes)."""

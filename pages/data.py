@@ -23,6 +23,7 @@ from deeprules_core.intake import (
 from deeprules_core.study import Roles
 from ui import data as ui_data
 from ui import state
+from ui.banner import out_of_date_banner
 from ui.text import md
 
 st.title("Data")
@@ -220,3 +221,5 @@ if roles is not None:
         state.save_study(study.with_roles(roles), "set_roles", roles.to_dict())
         st.success(md(f"Roles saved: label {roles.label!r}, {ui_data.n_features(df, roles)} features."))
         state.link("checks", "Next: check the data")
+# steps that ran on earlier roles (or an earlier table) say so here, where the roles change
+out_of_date_banner(study, page="report")

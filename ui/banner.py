@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from deeprules_core.steps import open_errors
+from deeprules_core.steps import open_errors, out_of_date_steps
 from deeprules_core.store import step_title
 from deeprules_core.study import Study
 
@@ -24,9 +24,29 @@ def _first_sentence(text: str) -> str:
     return head + "."
 
 
+def out_of_date_banner(study: Study, *, page: str) -> int:
+    """Say which steps up to ``page`` ran on inputs the study no longer has (earlier column
+    roles, table, design or split), each with a link to re-run it; return how many."""
+    stale = out_of_date_steps(state.workspace(), study.id, page=page)
+    if not stale:
+        return 0
+    with st.container(border=True, key=f"{page}.out_of_date"):
+        st.warning(
+            "**Out of date.** " + " ".join(o.message for o in stale) + " Their earlier findings and results "
+            "no longer count.",
+            icon=":material/update:",
+        )
+        for o in stale:
+            if o.step in state.PAGES and o.step != page:
+                state.link(o.step, f"Open {step_title(o.step)}")
+    return len(stale)
+
+
 def open_errors_banner(study: Study, *, page: str) -> int:
-    """Show the study's open (unacknowledged) errors of the steps before ``page`` in one
-    compact banner; return how many there are."""
+    """Show which earlier steps are out of date (:func:`out_of_date_banner`) and the study's
+    open (unacknowledged) errors of the steps before ``page`` in one compact banner; return
+    how many errors there are."""
+    out_of_date_banner(study, page=page)
     entries = open_errors(state.workspace(), study.id, page=page)
     if not entries:
         return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ import pandas as pd
 
 from ..errors import DataFormatError
 from ._memory import check_memory
+from ._meter import ByteMeter, MeteredBytes
 
 #: above this many bytes pyarrow's threaded CSV reader beats pandas' C engine ...
 PYARROW_MIN_BYTES = 32 * 2**20
@@ -217,7 +217,7 @@ def _trailing_summary(data: bytes, delim: str, encoding: str) -> int | None:
     return len(data) - len(tail) + cut + 1
 
 
-def _read_delimited(data: bytes, name: str) -> ReadResult:
+def _read_delimited(data: bytes, name: str, meter: ByteMeter | None = None) -> ReadResult:
     notes: list[str] = []
     if not data[:65536].strip() and not data.strip():
         raise DataFormatError(f"{name!r} contains only blank lines. Check that the export finished.")
@@ -262,7 +262,7 @@ def _read_delimited(data: bytes, name: str) -> ReadResult:
     engine = "c"
     if len(data) >= PYARROW_MIN_BYTES and len(header) <= WIDE_COLUMNS and decimal == ".":
         engine = "pyarrow"
-    df, engine, encoding = _parse_csv(buffer, name, delim, decimal, engine, encoding, notes)
+    df, engine, encoding = _parse_csv(buffer, name, delim, decimal, engine, encoding, notes, meter)
     if df.index.nlevels > 1:  # rows with several fields more than the header has names
         raise DataFormatError(
             f"The rows of {name!r} have {df.index.nlevels + df.shape[1]} fields but the header has "
@@ -293,17 +293,21 @@ def _parse_csv(
     engine: str,
     encoding: str,
     notes: list[str],
+    meter: ByteMeter | None = None,
 ) -> tuple[pd.DataFrame, str, str]:
+    """Parse the table; ``meter`` hears how far the parser has read (upload progress)."""
     if engine == "pyarrow" and encoding == "utf-8":
         try:
-            return pd.read_csv(io.BytesIO(buffer), sep=delim, engine="pyarrow"), engine, encoding
+            return pd.read_csv(MeteredBytes(buffer, meter), sep=delim, engine="pyarrow"), engine, encoding
         except Exception:  # noqa: BLE001 - any pyarrow refusal: the C engine decides and explains
             pass
     engine = "c"
     tried = [encoding] + [e for e in ("cp1252", "latin-1") if e != encoding]
     for enc in tried:
         try:
-            df = pd.read_csv(io.BytesIO(buffer), sep=delim, decimal=decimal, encoding=enc, engine="c")
+            df = pd.read_csv(
+                MeteredBytes(buffer, meter), sep=delim, decimal=decimal, encoding=enc, engine="c"
+            )
         except UnicodeDecodeError:
             continue
         except pd.errors.ParserError as exc:

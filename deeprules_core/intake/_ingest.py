@@ -217,8 +217,13 @@ def ingest(
     if not isinstance(provenance, Provenance):
         raise TypeError("provenance must be a Provenance record")
     _check_size(len(data), name)
-    report(0.1, f"reading {name}")
-    res, _, sha = read_and_hash(data, name=name, sheet=sheet)
+    report(0.05, f"reading {name}")
+    mb = len(data) / 2**20
+
+    def parsed(frac: float) -> None:  # the bytes the parser has read, as they come
+        report(min(0.7, 0.05 + 0.65 * frac), f"reading {name} ({frac * mb:,.1f} of {mb:,.1f} MB)")
+
+    res, _, sha = read_and_hash(data, name=name, sheet=sheet, progress=parsed)
     report(0.7, "storing the file's exact bytes")
     details = {
         "read": res.details,

@@ -16,6 +16,7 @@ import io
 import lzma
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import pandas as pd
 from ..errors import DataFormatError, one_line, quote
 from ._delimited import ReadResult, _check_header, _read_delimited
 from ._formats import _read_excel, _read_h5ad, _read_parquet
+from ._meter import ByteMeter, follow
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -250,9 +252,14 @@ def workbook_sheets(data: bytes, name: str) -> list[str]:
 
 
 def parse_table(
-    source: bytes | str | os.PathLike[str], *, name: str | None = None, sheet: str | int | None = None
+    source: bytes | str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    sheet: str | int | None = None,
+    meter: ByteMeter | None = None,
 ) -> ReadResult:
-    """Read a table and tell how it was read. See :func:`read_table`."""
+    """Read a table and tell how it was read. See :func:`read_table`. ``meter`` hears how
+    far the parser has read a delimited file (the upload's progress)."""
     if name is None:
         if isinstance(source, bytes | bytearray | memoryview):
             raise DataFormatError("Give the file's name (name=...) so its format can be told.")
@@ -266,7 +273,7 @@ def parse_table(
         raise DataFormatError(f"{name!r} is empty once decompressed. Check that the export finished.")
     fmt = detect_format(name, data)
     if fmt == "delimited":
-        res = _read_delimited(data, name)
+        res = _read_delimited(data, name, meter)
     elif fmt == "xlsx":
         res = _read_excel(data, name, sheet)
     elif fmt == "parquet":
@@ -321,12 +328,18 @@ def read_table(
 
 
 def read_and_hash(
-    source: bytes | str | os.PathLike[str], *, name: str | None = None, sheet: str | int | None = None
+    source: bytes | str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    sheet: str | int | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[ReadResult, bytes, str]:
     """Read the bytes once, hash them and parse them: (result, the exact bytes, sha256).
 
     The hash runs in a thread while the table is parsed (both release the GIL), so on a
-    machine with two cores or more it costs next to nothing.
+    machine with two cores or more it costs next to nothing. ``progress(fraction)``: the
+    fraction of a delimited file parsed so far, increasing, called from this thread (the
+    parse then runs in a second thread); other formats report when they are read.
     """
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
@@ -334,9 +347,13 @@ def read_and_hash(
     if name is None and not isinstance(source, bytes | bytearray | memoryview):
         name = Path(source).name
     data = _load_source(source, name or "table")
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-        res = parse_table(data, name=name, sheet=sheet)
+        if progress is None:
+            res = parse_table(data, name=name, sheet=sheet)
+        else:
+            meter = ByteMeter()
+            res = follow(pool.submit(parse_table, data, name=name, sheet=sheet, meter=meter), meter, progress)
         return res, data, digest.result()
 
 

@@ -520,7 +520,8 @@ def gather_facts(
         findings is not None or any(study.step(n) for n in ("checks", "audit", "run"))
     )
     confounds_run = "confounds" not in stale and (
-        any(study.step(n) for n in ("confounds", "audit", "run")) or (findings is not None and dataset is not None)
+        any(study.step(n) for n in ("confounds", "audit", "run"))
+        or (findings is not None and dataset is not None)
     )
     versions: dict[str, str] = dict(package_versions())
     versions.update({k: str(v) for k, v in (results.get("versions") or {}).items()})

@@ -28,6 +28,7 @@ from ._headline import (
     headline,
     headline_warnings,
     open_errors,
+    out_of_date_steps,
     study_headline,
     tune_units,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "headline_warnings",
     "memo",
     "open_errors",
+    "out_of_date_steps",
     "preview_split",
     "record_interpretation",
     "record_step",

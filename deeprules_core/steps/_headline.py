@@ -2,6 +2,8 @@
 study from page to page: one engine query each, so the words are the same everywhere.
 
 * :func:`open_errors` — the study's open (unacknowledged) errors from steps before a page;
+* :func:`out_of_date_steps` — the steps whose inputs (roles, table, design, split) changed
+  since they ran: "Checks were run on earlier column roles; re-run them";
 * :func:`headline_warnings` — a selected model whose features hold a flagged label leak,
   or whose score the metadata alone reach, carries that warning in its headline;
 * :func:`headline` — the one sentence on the selected model: "inconclusive (n = 11)" when
@@ -20,6 +22,7 @@ from ..names import model_label
 __all__ = [
     "INCONCLUSIVE_BELOW",
     "open_errors",
+    "out_of_date_steps",
     "headline_warnings",
     "headline",
     "tune_units",
@@ -41,6 +44,18 @@ def open_errors(ws: Any, study_id: str, *, page: str) -> list[Any]:
     (where they were found)."""
     study = ws.get_study(study_id)
     return list(ws.open_findings(study_id, severities=("error",), before=page, study=study))
+
+
+def out_of_date_steps(ws: Any, study_id: str, *, page: str) -> list[Any]:
+    """The steps up to and including ``page`` (every step for ``report``) whose inputs
+    changed since they ran (:func:`deeprules_core.current.out_of_date`), in workflow order:
+    each with ``step``, ``reason`` and ``message`` (the sentence every page prints)."""
+    from ..current import out_of_date
+    from ..store import STEP_ORDER
+
+    order = {s: i for i, s in enumerate(STEP_ORDER)}
+    limit = order.get(page, len(order))
+    return [o for o in out_of_date(ws.get_study(study_id)).values() if order.get(o.step, 0) <= limit]
 
 
 def _finite(v: Any) -> bool:

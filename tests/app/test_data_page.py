@@ -169,3 +169,24 @@ def test_a_workbook_with_several_sheets_asks_which_one(_isolated_workspace):
     assert not at.exception, at.exception
     study = ws.get_study(sid)
     assert study.dataset is not None and [m.value for m in at.metric][:2] == ["3", "5"]
+
+
+def test_steps_run_on_earlier_roles_say_so_where_the_roles_change(_isolated_workspace):
+    from deeprules_core.intake import Provenance, ingest
+    from deeprules_core.steps import run_checks
+    from deeprules_core.study import Roles
+
+    ws = Workspace(_isolated_workspace)
+    study = ws.create_study("Relapse")
+    prov = Provenance(source="s", version="1", download_date="2024-03-15", licence="CC0", entered_by="t")
+    study, _ = ingest(ws, CSV, name="expr.csv", provenance=prov, study=study)
+    study = ws.save_study(study.with_roles(Roles(id="sample_id", label="condition")))
+    run_checks(ws, study)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["deeprules.study_id"] = study.id
+    at.run()
+    assert not at.exception and not [w for w in at.warning if "Out of date" in w.value]
+    ws.save_study(ws.get_study(study.id).with_roles(Roles(id="sample_id", label="patient")))
+    at.run()
+    said = " ".join(w.value for w in at.warning)
+    assert "Checks were run on earlier column roles; re-run them on the Checks page." in said

@@ -72,7 +72,9 @@ def test_a_batch_role_removed_leaves_no_confounding_and_no_stale_verdict(workspa
     study = steps.run_confounds(ws, study, df)["study"]
     split = make_split(df, ROLES, seed=0)
     study = steps.run_split(ws, study, split, df)
-    results = steps.run_baselines_step(ws, study, df, split, models=("dummy",), budget=1, n_shuffles=2, n_boot=20)
+    results = steps.run_baselines_step(
+        ws, study, df, split, models=("dummy",), budget=1, n_shuffles=2, n_boot=20
+    )
     assert "batch_confounding" in {e.finding.code for e in steps.open_errors(ws, study.id, page="baselines")}
 
     roles_b = Roles(id="sample_id", label="label")  # the plate has no role any more
