@@ -123,7 +123,7 @@ def _audit_pdf(args: argparse.Namespace, roles: Roles, result: AuditResult) -> N
         )
         report_from_parts(
             study,
-            findings=ws.current_findings(study.id),
+            findings=ws.current_findings(study.id, study=study),
             results=None,
             dataset=result.dataset,
             out_pdf=Path(args.pdf_out),
