@@ -197,6 +197,12 @@ def settle(page, timeout_ms: int = 60_000) -> None:
     raise AssertionError("the page was still running after the timeout")
 
 
+def no_error(page, where: str) -> None:
+    """The page shows no exception and no traceback."""
+    assert page.locator('[data-testid="stException"]').count() == 0, f"exception shown on {where}"
+    assert "Traceback" not in page.inner_text("body"), f"traceback shown on {where}"
+
+
 def create_study(page, base_url: str, name: str) -> str:
     """Create a study on the Study page; returns its id (from the URL)."""
     page.goto(base_url)

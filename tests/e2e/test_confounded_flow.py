@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from confounded_case import confounded_table
 from pypdf import PdfReader
-from test_browser_smoke import CHROMIUM, Server, _no_error, _settle
+
+from tests.e2e._servers import CHROMIUM, no_error, settle, streamlit_app
 
 pytestmark = [
     pytest.mark.e2e,
@@ -42,24 +43,22 @@ def test_confounded_study_from_upload_to_pdf(tmp_path):
 
     data = tmp_path / "confounded_batches.csv"
     confounded_table().to_csv(data, index=False)
-    server = Server(tmp_path / "workspace")
-    server.start()
-    try:
+    with streamlit_app(tmp_path / "workspace") as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
-            page.goto(server.url)
-            _settle(page)
+            page.goto(url)
+            settle(page)
             page.get_by_role("tab", name="New study").click()
             page.get_by_label("Name").fill("Confounded batches")
             page.get_by_role("button", name="Create study").click()
-            _settle(page)
+            settle(page)
             page.get_by_role("heading", name="Confounded batches").wait_for(timeout=30_000)
             study_id = page.url.split("study=")[-1].split("&")[0]
 
             # upload with its provenance, confirm the suggested roles
-            page.goto(f"{server.url}/data?study={study_id}")
-            _settle(page)
+            page.goto(f"{url}/data?study={study_id}")
+            settle(page)
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(data))
 
             def box(label: str):  # the first form's text box of that label (not its help button)
@@ -75,52 +74,52 @@ def test_confounded_study_from_upload_to_pdf(tmp_path):
                 date.fill("2026/12/01")
                 date.press("Enter")
             page.get_by_role("button", name="Save dataset").click()
-            _settle(page)
-            _no_error(page, "data (upload)")
+            settle(page)
+            no_error(page, "data (upload)")
             assert "Dataset: confounded_batches.csv" in page.inner_text("body"), _words(
                 page.inner_text("body")
             )[-1500:]
             page.get_by_role("button", name="Save roles").click()
-            _settle(page)
-            _no_error(page, "data")
+            settle(page)
+            no_error(page, "data")
             assert "Roles saved" in page.inner_text("body")
 
-            page.goto(f"{server.url}/checks?study={study_id}")
-            _settle(page, 90_000)
-            _no_error(page, "checks")
+            page.goto(f"{url}/checks?study={study_id}")
+            settle(page, 90_000)
+            no_error(page, "checks")
 
             # the confounds step finds the error
-            page.goto(f"{server.url}/confounds?study={study_id}")
-            _settle(page, 90_000)
-            _no_error(page, "confounds")
+            page.goto(f"{url}/confounds?study={study_id}")
+            settle(page, 90_000)
+            no_error(page, "confounds")
             said = _sentence(page.inner_text("body"))
             assert "P1 (only 'control'" in page.inner_text("body")
 
             # it follows the study: Split (banner, suggestion and audit) ...
-            page.goto(f"{server.url}/split?study={study_id}")
-            _settle(page, 90_000)
-            _no_error(page, "split")
+            page.goto(f"{url}/split?study={study_id}")
+            settle(page, 90_000)
+            no_error(page, "split")
             body = _words(page.inner_text("body"))
             assert "1 open error from earlier steps" in body and said in body
             assert "No split cures this" in body
             page.get_by_role("button", name="Save the split and lock the test set").click()
-            _settle(page, 90_000)
+            settle(page, 90_000)
 
             # ... and Baselines, where batch correction is refused by the same rule
-            page.goto(f"{server.url}/baselines?study={study_id}")
-            _settle(page, 90_000)
-            _no_error(page, "baselines")
+            page.goto(f"{url}/baselines?study={study_id}")
+            settle(page, 90_000)
+            no_error(page, "baselines")
             body = _words(page.inner_text("body"))
             assert "1 open error from earlier steps" in body and said in body
             assert page.get_by_role("checkbox", name=re.compile("Correct for batch")).is_disabled()
             assert "Batch correction on 'plate' is refused" in body
 
             # the Report page's PDF says it, in the same words
-            page.goto(f"{server.url}/report?study={study_id}")
-            _settle(page, 90_000)
+            page.goto(f"{url}/report?study={study_id}")
+            settle(page, 90_000)
             page.get_by_role("button", name="Generate the PDF").click()
-            _settle(page, 120_000)
-            _no_error(page, "report")
+            settle(page, 120_000)
+            no_error(page, "report")
             with page.expect_download(timeout=60_000) as dl:
                 page.get_by_role("button", name="Download the PDF").click()
             pdf = tmp_path / "report.pdf"
@@ -130,5 +129,3 @@ def test_confounded_study_from_upload_to_pdf(tmp_path):
         assert said in text
         assert re.search(r"Findings: [1-9]\d* errors?", text), "the PDF counts the error"
         assert "the checks raised no error" not in text
-    finally:
-        server.stop()
