@@ -298,7 +298,8 @@ class StudiesMixin:
         """A copy (owned by this user) of a study this user may export: a copy takes the
         data and results out of the owner's hands (unsharing would not take it back), so a
         viewer may not make one."""
-        self.access(study_id, "export")
+        with self.connect() as c:
+            self.check_study(c, study_id, "export")
         src = self.get_study(study_id)
         fresh = Study.new(name or f"{src.name} (copy)")
         copy = replace(src, id=fresh.id, name=fresh.name, created_at=fresh.created_at, version=0)
