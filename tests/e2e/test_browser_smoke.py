@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e._servers import BROWSER_ARGS, CHROMIUM, free_port, no_error, settle, streamlit_app
+from tests.e2e._servers import (
+    BROWSER_ARGS,
+    CHROMIUM,
+    create_study,
+    free_port,
+    no_error,
+    settle,
+    streamlit_app,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -44,14 +52,8 @@ def test_walk_every_page_and_survive_a_restart(tmp_path):
     with streamlit_app(home, port=port) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2600})
-        page.goto(url)
-        settle(page)
-        page.get_by_role("tab", name="New study").click()
-        page.get_by_label("Name").fill("Breast cancer smoke test")
-        page.get_by_role("button", name="Create study").click()
-        settle(page)
+        study_id = create_study(page, url, "Breast cancer smoke test")
         page.get_by_role("heading", name="Breast cancer smoke test").wait_for(timeout=30_000)
-        study_id = page.url.split("study=")[-1].split("&")[0]
         assert len(study_id) == 12, page.url
         page.screenshot(path=str(shots / "00_study.png"), full_page=True)
 

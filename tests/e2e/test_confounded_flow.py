@@ -15,7 +15,7 @@ import pytest
 from confounded_case import confounded_table
 from pypdf import PdfReader
 
-from tests.e2e._servers import CHROMIUM, no_error, settle, streamlit_app
+from tests.e2e._servers import BROWSER_ARGS, CHROMIUM, create_study, no_error, settle, streamlit_app
 
 pytestmark = [
     pytest.mark.e2e,
@@ -45,16 +45,10 @@ def test_confounded_study_from_upload_to_pdf(tmp_path):
     confounded_table().to_csv(data, index=False)
     with streamlit_app(tmp_path / "workspace") as url:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
-            page.goto(url)
-            settle(page)
-            page.get_by_role("tab", name="New study").click()
-            page.get_by_label("Name").fill("Confounded batches")
-            page.get_by_role("button", name="Create study").click()
-            settle(page)
+            study_id = create_study(page, url, "Confounded batches")
             page.get_by_role("heading", name="Confounded batches").wait_for(timeout=30_000)
-            study_id = page.url.split("study=")[-1].split("&")[0]
 
             # upload with its provenance, confirm the suggested roles
             page.goto(f"{url}/data?study={study_id}")
