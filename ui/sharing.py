@@ -126,7 +126,7 @@ def sharing_panel(ws: Workspace, study: Study, access: str) -> None:
             st.error(md(exc))
         else:
             _done(f"Shared with {name} as {_A[role]}. They find it in their list of studies.")
-    if access == "admin":
+    if ws.user.is_admin:  # on every study, their own included
         with st.expander("Hand this study over to another owner (admins only)"):
             got = _name_form(ws, f"sharing.{study.id}.reassign", "New owner", "Hand over", roles=False)
             if got is not None:

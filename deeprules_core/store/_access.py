@@ -72,10 +72,10 @@ class AccessMixin:
         row = c.execute(select(T.studies).where(T.studies.c.id == study_id)).first()
         if row is None:
             return None, None
+        if row.owner == self.user.name:  # an admin's own study is theirs, not "seen as admin"
+            return row, "owner"
         if self.user.is_admin:
             return row, "admin"
-        if row.owner == self.user.name:
-            return row, "owner"
         share = c.execute(
             select(T.study_shares.c.role).where(
                 and_(T.study_shares.c.study_id == study_id, T.study_shares.c.grantee == self.user.name)

@@ -190,6 +190,8 @@ def test_the_local_default_is_the_os_user_as_admin(tmp_path, db_url):
     assert ws.user == User.local() and ws.user.is_admin
     study = ws.create_study("Mine")
     assert ws.study_owner(study.id) == User.local().name
+    # the pages would otherwise tell the laptop's only user "you see it as an admin"
+    assert ws.access(study.id) == "owner" and ws.list_studies()[0]["access"] == "owner"
 
 
 @pytest.mark.parametrize("bad", ["", "   "])
