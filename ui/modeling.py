@@ -115,7 +115,7 @@ def comparison_table(results: dict[str, Any]) -> pd.DataFrame:
                 "kind": m.get("kind", ""),
                 "trials": m.get("n_trials"),
                 "tuning": m.get("tuning_note") or "Optuna TPE",
-                f"CV {_LABELS[metric]}": round(m["cv_score"], 3) if _ok(m.get("cv_score")) else None,
+                f"CV {_LABELS[metric]}": f"{m['cv_score']:.3f}" if _ok(m.get("cv_score")) else "–",
                 f"train {_LABELS[metric]}": fmt_ci((metrics.get("train") or {}).get(metric)),
                 f"tune {_LABELS[metric]} [95% CI]": fmt_ci((metrics.get("tune") or {}).get(metric)),
                 f"test {_LABELS[metric]} [95% CI]": fmt_ci((metrics.get("test") or {}).get(metric)),
