@@ -33,11 +33,19 @@ if split is None:
     state.link("split", "Make the split")
     st.stop()
 
+# the form starts from the last run's settings, so the page shows what produced its results
+try:
+    last = modeling.load_results(ws, study) or {}
+except DeepRulesError:
+    last = {}
+ran = [m for m, e in (last.get("models") or {}).items() if e.get("kind") != "deep" and m in BASELINE_FAMILIES]
+last_ctrl = (last.get("controls") or {}).get("shuffled_label") or {}
+
 with st.form("baselines.form"):
     models = st.multiselect(
         "Models",
         list(BASELINE_FAMILIES),
-        default=list(BASELINE_FAMILIES),
+        default=ran or list(BASELINE_FAMILIES),
         format_func=lambda m: FAMILIES[m].label,
         key="baselines.models",
     )
@@ -46,7 +54,7 @@ with st.form("baselines.form"):
         "Tuning trials per model family",
         min_value=1,
         max_value=500,
-        value=20,
+        value=int(last.get("budget") or 20),
         key="baselines.budget",
         help="The same for every family (the deep model should get the same number).",
     )
@@ -54,12 +62,17 @@ with st.form("baselines.form"):
         "Shuffled-label repetitions",
         min_value=0,
         max_value=500,
-        value=20,
+        value=int(last_ctrl.get("n_shuffles") or 20),
         key="baselines.n_shuffles",
         help="Permutations of the labels (each cross-validates the whole pipeline). At least 20, or the p-value cannot fall below 0.05 and the control is inconclusive.",
     )
     n_boot = c3.number_input(
-        "Bootstrap resamples", min_value=0, max_value=10000, value=1000, step=100, key="baselines.n_boot"
+        "Bootstrap resamples",
+        min_value=0,
+        max_value=10000,
+        value=int(last.get("n_boot") if last.get("n_boot") is not None else 1000),
+        step=100,
+        key="baselines.n_boot",
     )
     # the confounds step's rule: correction is refused where a batch goes with the label
     refused = [v["reason"] for v in correction_rule(study, df).values() if not v["allowed"]]
@@ -72,7 +85,7 @@ with st.form("baselines.form"):
     )
     for reason in refused:
         st.caption(reason)
-    seed = st.number_input("Seed", min_value=0, value=0, key="baselines.seed")
+    seed = st.number_input("Seed", min_value=0, value=int(last.get("seed") or 0), key="baselines.seed")
     start = st.form_submit_button("Start the baselines", type="primary")
 
 if start:
