@@ -24,6 +24,7 @@ from typing import Any
 
 __all__ = [
     "control_scored_on",
+    "finite",
     "FINDING_TITLES",
     "finding_title",
     "model_label",
@@ -156,7 +157,8 @@ def finding_title(code: str) -> str:
     return str(code).replace("_", " ").capitalize()
 
 
-def _float(value: Any) -> float | None:
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None (booleans, text, NaN and infinities)."""
     if isinstance(value, bool):
         return None
     try:
@@ -186,7 +188,7 @@ def fmt_p(p: Any, *, n_permutations: int | None = None, bare: bool = False) -> s
     >>> fmt_p(0.05, n_permutations=19), fmt_p(0.2, n_permutations=19)
     ('p ≤ 0.050 (the smallest p 19 shuffles can give)', 'p = 0.200')
     """
-    v = _float(p)
+    v = finite(p)
     if v is None:
         text = "n/a"
     elif n_permutations and v <= 1.0 / (int(n_permutations) + 1) + 1e-12:
@@ -339,14 +341,14 @@ def param_value(value: Any, *, key: str = "") -> str:
     if isinstance(value, Mapping):
         return (
             sizes_text(value)
-            if all(_float(v) is not None for v in value.values())
+            if all(finite(v) is not None for v in value.values())
             else ", ".join(f"{param_label(k)} {param_value(v, key=str(k))}" for k, v in value.items())
         )
     if isinstance(value, list | tuple | set | frozenset):
         return ", ".join(param_value(v) for v in value) or "none"
     if isinstance(value, int):
         return f"{value:,}"
-    v = _float(value)
+    v = finite(value)
     if v is None:
         return str(value)
     if key.endswith("_fraction") and 0 <= v <= 1:
@@ -376,7 +378,7 @@ def sizes_text(sizes: Mapping[str, Any], unit: str = "") -> str:
     """Counts per side or class: 'train 147 · tune 49 · test 49' (``unit`` appended once)."""
 
     def one(v: Any) -> str:
-        f = _float(v)
+        f = finite(v)
         if f is None:
             return str(v)
         return f"{int(f):,}" if f == int(f) else f"{f:.3g}"
@@ -498,7 +500,7 @@ _COUNT_TABLES = ("level_sizes", "sizes", "counts", "classes", "sides", "class_co
 
 def _evidence_value(key: str, value: Any) -> str | None:
     if isinstance(value, Mapping):
-        simple = all(_float(v) is not None for v in value.values()) and len(value) <= 8
+        simple = all(finite(v) is not None for v in value.values()) and len(value) <= 8
         if value and simple and (key in _COUNT_TABLES or not any("_" in str(k) for k in value)):
             return sizes_text(value)
         return None
@@ -519,7 +521,7 @@ def _evidence_value(key: str, value: Any) -> str | None:
         if key == "metric":
             return metric_label(value)
         return value.replace("_", " ") if len(value) <= 60 else None
-    v = _float(value)
+    v = finite(value)
     if v is None:
         return None
     if isinstance(value, int) or v == int(v) and abs(v) < 1e9 and key.startswith("n"):
@@ -544,16 +546,16 @@ def evidence_items(evidence: Mapping[str, Any], *, limit: int = 6) -> list[tuple
     if isinstance(ev.get("test"), str):
         out.append(("test", _TEST_NAMES.get(ev["test"], ev["test"].replace("_", " "))))
     for key in ("p_value", "p"):
-        if _float(ev.get(key)) is not None:
+        if finite(ev.get(key)) is not None:
             n_perm = ev.get("n_shuffles") or ev.get("n_permutations")
             out.append(
                 ("p", fmt_p(ev[key], n_permutations=n_perm if isinstance(n_perm, int) else None, bare=True))
             )
             break
-    if _float(ev.get("effect")) is not None:
+    if finite(ev.get("effect")) is not None:
         name = str(ev.get("effect_name") or "effect size")
         out.append((_EFFECT_NAMES.get(name, name.replace("_", " ")), f"{float(ev['effect']):.3g}"))
-    if _float(ev.get("low")) is not None and _float(ev.get("high")) is not None:
+    if finite(ev.get("low")) is not None and finite(ev.get("high")) is not None:
         out.append(("95% interval", f"{float(ev['low']):.3g} to {float(ev['high']):.3g}"))
     if isinstance(ev.get("a"), str) and isinstance(ev.get("b"), str):
         out.append(("comparison", f"{model_label(ev['a'])} − {model_label(ev['b'])}"))
@@ -583,9 +585,9 @@ def test_text(result: Mapping[str, Any]) -> str:
     parts = []
     if isinstance(result.get("test"), str) and result["test"] != "none":
         parts.append(_TEST_NAMES.get(result["test"], result["test"].replace("_", " ")))
-    if _float(result.get("p_value")) is not None:
+    if finite(result.get("p_value")) is not None:
         parts.append(fmt_p(result["p_value"]))
-    if _float(result.get("effect")) is not None:
+    if finite(result.get("effect")) is not None:
         name = str(result.get("effect_name") or "effect size")
         parts.append(f"{_EFFECT_NAMES.get(name, name.replace('_', ' '))} {float(result['effect']):.2f}")
     return ", ".join(parts)

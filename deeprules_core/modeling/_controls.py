@@ -165,14 +165,23 @@ def permutation_test(
         null.append(float(score(y_perm)))
         if progress:
             progress((i + 1) / max(n_permutations, 1), f"{what}: permutation {i + 1} of {n_permutations}")
+    return _test_result(real, null, y[train_rows], g_train)
+
+
+def _test_result(
+    real: float, null: list[float], y_train: np.ndarray, g_train: np.ndarray | None
+) -> dict[str, Any]:
+    """What every permutation test reports: the scores, p, how the labels were permuted,
+    and whether enough permutations ran for p to fall below 0.05."""
+    finite = np.isfinite(null)
     return {
         "real": real,
         "null": null,
         "p_value": permutation_p(real, null),
-        "n_shuffles": int(n_permutations),
-        "permutation": permutation_kind(y[train_rows], g_train),
-        "conclusive": n_permutations >= MIN_PERMUTATIONS,
-        "null_mean": float(np.nanmean(null)) if null else float("nan"),
+        "n_shuffles": len(null),
+        "permutation": permutation_kind(y_train, g_train),
+        "conclusive": len(null) >= MIN_PERMUTATIONS,
+        "null_mean": float(np.mean(np.asarray(null)[finite])) if finite.any() else float("nan"),
     }
 
 
@@ -283,18 +292,11 @@ def shuffled_label_control(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a labelling with no scorable fold
         scores = np.nanmean(fold_scores, axis=1)
-    real, null = float(scores[0]), [float(v) for v in scores[1:]]
     g_train = None if groups is None else np.asarray(groups)[train_rows]
     return {
         "model": family,
         "metric": "auprc" if task == "classification" else "r2",
-        "real": real,
-        "null": null,
-        "p_value": permutation_p(real, null),
-        "n_shuffles": int(n_shuffles),
-        "permutation": permutation_kind(y[train_rows], g_train),
-        "conclusive": n_shuffles >= MIN_PERMUTATIONS,
-        "null_mean": float(np.nanmean(null)) if np.isfinite(null).any() else float("nan"),
+        **_test_result(float(scores[0]), [float(v) for v in scores[1:]], y[train_rows], g_train),
         "tuning": "the model's tuned settings; the whole pipeline (imputation, filter, scaling, model) "
         "refitted in every fold of every permutation",
         "scored_on": f"training side by {len(folds)}-fold cross-validation, the labels of the fitting and "

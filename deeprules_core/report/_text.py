@@ -19,11 +19,10 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..names import METRIC_NAMES, fmt_p, model_label
+from ..names import METRIC_NAMES, finite, fmt_p, model_label
 
 __all__ = [
     "METRIC_NAMES",
@@ -38,19 +37,9 @@ __all__ = [
 ]
 
 
-def _f(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def fmt_fixed(value: Any, digits: int = 3) -> str:
     """Fixed decimals whatever the magnitude ('-0.000' keeps the sign of a tiny negative)."""
-    v = _f(value)
+    v = finite(value)
     if v is None:
         return "n/a"
     if abs(v) >= 1e6:
@@ -60,7 +49,7 @@ def fmt_fixed(value: Any, digits: int = 3) -> str:
 
 def fmt_num(value: Any, digits: int = 3) -> str:
     """A number on its own: fixed digits, '< 0.001' for a tiny positive value, 'n/a' when missing."""
-    v = _f(value)
+    v = finite(value)
     if v is None:
         return "n/a"
     tiny = 10 ** (-digits)
@@ -75,10 +64,10 @@ def fmt_ci(entry: Mapping[str, Any] | None, digits: int = 3, *, compact: bool = 
     """``{"value", "low", "high"}`` as '0.812 (95% CI 0.741–0.880)', or '0.812 [0.741, 0.880]'
     when ``compact`` (tables whose header says "95% CI"). Bounds keep fixed decimals; one
     decimal when a number reaches 10."""
-    if not entry or _f(entry.get("value")) is None:
+    if not entry or finite(entry.get("value")) is None:
         return "n/a"
-    low, high = _f(entry.get("low")), _f(entry.get("high"))
-    if max(abs(v) for v in (_f(entry["value"]), low, high) if v is not None) >= 10:
+    low, high = finite(entry.get("low")), finite(entry.get("high"))
+    if max(abs(v) for v in (finite(entry["value"]), low, high) if v is not None) >= 10:
         digits = 1  # errors in the outcome's units (MAE 38.7 ms): three decimals are noise
     out = fmt_fixed(entry["value"], digits)
     if low is not None and high is not None:
@@ -96,7 +85,7 @@ def fmt_value(value: Any, *, key: str = "") -> str:
         return str(value)
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    v = _f(value)
+    v = finite(value)
     if v is None:
         return str(value)
     if "p_value" in key or key in ("p", "pvalue"):
