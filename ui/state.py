@@ -18,7 +18,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from deeprules_core.errors import ConflictError, DeepRulesError, ForbiddenError, NotFoundError
-from deeprules_core.store import User, Workspace, default_home
+from deeprules_core.names import step_label
+from deeprules_core.store import STEP_ORDER, User, Workspace, default_home
 from deeprules_core.study import Study
 from ui import auth
 from ui.text import md
@@ -385,19 +386,6 @@ def require_table(*, need_label: bool = True) -> tuple[Study, pd.DataFrame]:
     return study, df
 
 
-STEP_LABELS = {
-    "checks": "Checks",
-    "confounds": "Batch & confounds",
-    "split": "Split",
-    "baselines": "Baselines",
-    "deep_learning": "Deep learning",
-    "evaluate": "Evaluate",
-    "interpret": "Interpret",
-    "privacy": "Privacy",
-    "report": "Report",
-}
-
-
 def sidebar_status(study: Study | None) -> None:
     """Current study, dataset and each step's status, in the sidebar."""
     with st.sidebar:
@@ -412,7 +400,8 @@ def sidebar_status(study: Study | None) -> None:
         ds = study.dataset
         st.caption(f"Data: {md(ds.name)} · sha256 {ds.sha256[:10]}…" if ds else "Data: none yet")
         lines = []
-        for step, label in STEP_LABELS.items():
+        for step in STEP_ORDER:
+            label = step_label(step)
             done = study.step(step) is not None
             icon = ":material/check_circle:" if done else ":material/radio_button_unchecked:"
             lines.append(f"{icon} {label}")

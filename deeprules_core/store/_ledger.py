@@ -36,6 +36,7 @@ from sqlalchemy import insert, select, update
 
 from ..errors import StoreError
 from ..findings import SEVERITIES, Finding, sort_findings, summarise
+from ..names import step_label
 from ..study import Acknowledgement, Study, utcnow
 from . import _schema as T
 
@@ -53,23 +54,12 @@ STEP_ORDER: tuple[str, ...] = (
     "privacy",
     "report",
 )
-_TITLES = {
-    "checks": "Checks",
-    "confounds": "Batch & confounds",
-    "split": "Split",
-    "baselines": "Baselines",
-    "deep_learning": "Deep learning",
-    "evaluate": "Evaluate",
-    "interpret": "Interpret",
-    "privacy": "Privacy",
-    "report": "Report",
-}
 _ORDER = {s: i for i, s in enumerate(STEP_ORDER)}
 
 
 def step_title(step: str) -> str:
     """The page title of a step ("Batch & confounds" for ``confounds``)."""
-    return _TITLES.get(step, step.replace("_", " ").capitalize())
+    return step_label(step)
 
 
 @dataclass(frozen=True)
