@@ -35,21 +35,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     >>> p.read_text(), sorted(x.name for x in p.parent.iterdir())
     ('{"a": 1}', ['x.json'])
     """
-    path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise from_os_error(exc, path.parent) from exc
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    with atomic_replace(path) as tmp:
+        tmp.write_bytes(raw)
 
 
 @contextmanager
