@@ -163,13 +163,7 @@ def _claim_next(ws: Workspace) -> Job | None:
                 return None
             per_user = max_jobs_per_user()
             busy = {o for o in {j.owner for j in local} if sum(j.owner == o for j in local) >= per_user}
-            last = dict(
-                c.execute(
-                    select(T.jobs.c.owner, T.jobs.c.started_at)
-                    .where(T.jobs.c.started_at.is_not(None))
-                    .order_by(T.jobs.c.started_at)
-                ).all()
-            )
+            last = _last_started(c)
             order = _served_order([j for j in waiting if j.owner not in busy], last)
             pick = order[0] if order else None
         if pick is None:
@@ -212,17 +206,22 @@ def dispatch(ws: Workspace) -> list[str]:
     return started
 
 
+def _last_started(c: Any) -> dict[str, Any]:
+    """When each user's latest job started (the fair queue serves the longest-waiting first)."""
+    return dict(
+        c.execute(
+            select(T.jobs.c.owner, T.jobs.c.started_at)
+            .where(T.jobs.c.started_at.is_not(None))
+            .order_by(T.jobs.c.started_at)
+        ).all()
+    )
+
+
 def queue_position(ws: Workspace, job_id: str) -> int | None:
     """How many queued jobs will start before this one (None once it has a slot)."""
     with ws.connect() as c:
         rows = [row_to_job(r) for r in c.execute(select(T.jobs).where(T.jobs.c.status == "queued")).all()]
-        last = dict(
-            c.execute(
-                select(T.jobs.c.owner, T.jobs.c.started_at)
-                .where(T.jobs.c.started_at.is_not(None))
-                .order_by(T.jobs.c.started_at)
-            ).all()
-        )
+        last = _last_started(c)
     waiting = [j for j in rows if j.attempt is None and j.executor == "local"]
     order = [j.id for j in _served_order(waiting, last)]
     return order.index(job_id) if job_id in order else None
