@@ -34,10 +34,12 @@ if split is None:
     st.stop()
 
 # the form starts from the last run's settings, so the page shows what produced its results
+results_error: DeepRulesError | None = None
 try:
-    last = modeling.load_results(ws, study) or {}
-except DeepRulesError:
-    last = {}
+    results = modeling.load_results(ws, study)
+except DeepRulesError as exc:
+    results, results_error = None, exc
+last = results or {}
 ran = [m for m, e in (last.get("models") or {}).items() if e.get("kind") != "deep" and m in BASELINE_FAMILIES]
 last_ctrl = (last.get("controls") or {}).get("shuffled_label") or {}
 
@@ -117,11 +119,8 @@ if previous:
     st.subheader("Latest run")
     job_panel(previous[0].id, key="baselines.job")
 
-try:
-    results = modeling.load_results(ws, study)
-except DeepRulesError as exc:
-    st.error(md(exc))
-    results = None
+if results_error is not None:
+    st.error(md(results_error))
 if results is None:
     st.info("No baseline results yet. Choose the models and start them above.")
     st.stop()
