@@ -37,7 +37,7 @@ from ._config import ExecutorConfig, max_jobs, max_jobs_per_user
 from ._queue import cancel, dispatch, list_jobs, queue_position, reap, submit
 from ._records import STATUSES, Job, JobCancelled, JobContext, JobFenced, ProgressCallback, get_job
 from ._run import run_job, wait
-from ._targets import crash_job, echo_job, record_job, sleep_job
+from ._targets import crash_job, echo_job, query_job, record_job, sleep_job
 
 __all__ = [
     "STATUSES",
@@ -60,6 +60,7 @@ __all__ = [
     "max_jobs_per_user",
     "echo_job",
     "sleep_job",
+    "query_job",
     "record_job",
     "crash_job",
 ]

@@ -27,7 +27,14 @@ __all__ = ["run_job", "wait", "slurm_entry", "main", "JobStopped"]
 
 
 class JobStopped(Exception):
-    """A signal stopped the job without the user asking (shutdown, the cluster)."""
+    """Raised by the SIGTERM handler: the user cancelled, or the machine or cluster stopped
+    the job. Which one is read from the store after the target has unwound."""
+
+
+# Set by this worker's SIGTERM handler. The handler's exception can land inside a database
+# call (psycopg waits for PostgreSQL in Python code) and reach ``_execute`` as a database
+# error instead; the flag says it was the signal all the same.
+_terminated = threading.Event()
 
 
 def _claim_here(ws: Workspace, job: Job) -> str:
@@ -125,13 +132,11 @@ def _execute(ws: Workspace, job: Job, ctx: JobContext) -> dict[str, Any] | None:
         return None
     except JobCancelled:
         return {"status": "cancelled", "message": "cancelled by the user"}
-    except JobStopped as exc:
-        if job.executor == "slurm":
-            return None  # the cluster's own account says why (settled by reap)
-        return {"status": "failed", "message": "failed", "error": f"The job was stopped: {exc}."}
-    except DeepRulesError as exc:
-        return {"status": "failed", "error": str(exc), "message": "failed"}
     except Exception as exc:  # noqa: BLE001 - the job boundary: record any failure with its reason
+        if _terminated.is_set():
+            return _stopped(ws, job)
+        if isinstance(exc, DeepRulesError):
+            return {"status": "failed", "error": str(exc), "message": "failed"}
         traceback.print_exc()
         return {
             "status": "failed",
@@ -139,6 +144,16 @@ def _execute(ws: Workspace, job: Job, ctx: JobContext) -> dict[str, Any] | None:
             "error": f"The job stopped with an unexpected error: {type(exc).__name__}: {exc}. "
             f"The full trace is in the job's log ({ws.home / 'jobs'}).",
         }
+
+
+def _stopped(ws: Workspace, job: Job) -> dict[str, Any] | None:
+    """The final values of a job stopped by SIGTERM: cancelled if the user asked for it."""
+    if read_job(ws, job.id).cancel_requested:
+        return {"status": "cancelled", "message": "cancelled by the user"}
+    if job.executor == "slurm":
+        return None  # the cluster's own account says why (settled by reap)
+    reason = "it received SIGTERM (the machine is shutting down or an administrator stopped it)"
+    return {"status": "failed", "message": "failed", "error": f"The job was stopped: {reason}."}
 
 
 def wait(ws: Workspace, job_id: str, *, timeout: float = 600.0, poll: float = 0.2) -> Job:
@@ -162,11 +177,10 @@ def open_workspace(home: str | None, db_url: str | None, owner: str | None) -> W
         return Workspace(home, db_url=db_url)
 
 
-def _signals(ws: Workspace, job_id: str) -> None:
+def _signals(job_id: str) -> None:
     def on_term(_sig: int, _frame: Any) -> None:
-        if read_job(ws, job_id).cancel_requested:
-            raise JobCancelled()
-        raise JobStopped("it received SIGTERM (the machine is shutting down or an administrator stopped it)")
+        _terminated.set()  # no database call here: the signal may have interrupted one
+        raise JobStopped()
 
     def on_usr2(_sig: int, _frame: Any) -> None:
         # SLURM's early warning of the time limit (submitit's checkpoint signal). The job
@@ -182,7 +196,7 @@ def slurm_entry(home: str, db_url: str, job_id: str, attempt: str, owner: str | 
     """What a SLURM job runs (through submitit): the same attempt as a local process."""
     os.environ["DEEPRULES_HOME"], os.environ["DEEPRULES_DB_URL"] = home, db_url  # for what it starts
     ws = open_workspace(home, db_url, owner)
-    _signals(ws, job_id)  # after submitit's own handlers, which would ignore SIGTERM
+    _signals(job_id)  # after submitit's own handlers, which would ignore SIGTERM
     return run_job(ws, job_id, attempt=attempt, in_worker=True).status
 
 
@@ -196,7 +210,7 @@ def main(argv: list[str]) -> int:
     ws0 = Workspace()
     job = read_job(ws0, argv[0])
     ws = open_workspace(str(ws0.home), ws0.db_url, job.owner)
-    _signals(ws, argv[0])
+    _signals(argv[0])
     run_job(ws, argv[0], attempt=argv[1] if len(argv) == 2 else None, in_worker=True)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     dispatch(ws)  # this job's slot is free: start the next in the queue

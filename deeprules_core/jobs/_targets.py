@@ -6,9 +6,11 @@ import os
 import time
 from typing import Any
 
+from sqlalchemy import text
+
 from ._records import JobContext
 
-__all__ = ["echo_job", "sleep_job", "crash_job", "record_job"]
+__all__ = ["echo_job", "sleep_job", "crash_job", "record_job", "query_job"]
 
 
 def echo_job(ctx: JobContext) -> dict[str, Any]:
@@ -39,3 +41,23 @@ def record_job(ctx: JobContext) -> dict[str, Any]:
 def crash_job(ctx: JobContext) -> None:
     """Kill its own process without a word (tests that a crash is marked failed)."""
     os._exit(3)
+
+
+def query_job(ctx: JobContext) -> dict[str, Any]:
+    """Wait ``seconds`` inside one database query (tests that a cancel landing in the
+    middle of a database call still reads as a cancel)."""
+    seconds = float(ctx.params.get("seconds", 1.0))
+    ctx.progress(0.5, "querying")
+    ws = ctx.workspace
+    with ws.connect() as c:
+        if ws.engine.dialect.name == "postgresql":
+            c.execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
+        else:  # SQLite has no sleep: count far enough to take a while
+            n = int(seconds * 5_000_000)
+            c.execute(
+                text(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) SELECT count(*) FROM c"
+                ),
+                {"n": n},
+            ).scalar_one()
+    return {"queried": seconds}

@@ -41,6 +41,19 @@ def test_progress_is_visible_while_running_and_cancel_stops_it(workspace):
     assert jobs.wait(workspace, jid, timeout=30).status == "cancelled"
 
 
+def test_a_cancel_that_interrupts_a_database_call_is_still_a_cancel(workspace):
+    # psycopg waits for PostgreSQL in Python code, so the SIGTERM of a cancel can land
+    # inside a query; the job was then recorded as failed with a database error.
+    jid = jobs.submit(workspace, target="deeprules_core.jobs:query_job", kind="query", params={"seconds": 3})
+    deadline = time.monotonic() + 30
+    while jobs.get_job(workspace, jid).message != "querying" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # inside the query
+    jobs.cancel(workspace, jid)
+    job = jobs.wait(workspace, jid, timeout=30)
+    assert (job.status, job.error) == ("cancelled", None)
+
+
 def test_a_crashed_job_is_marked_failed(workspace):
     jid = jobs.submit(workspace, target="deeprules_core.jobs:crash_job", kind="crash")
     job = jobs.wait(workspace, jid, timeout=60)
