@@ -148,7 +148,14 @@ def out_of_date(study: Study) -> dict[str, OutOfDate]:
             continue
         reason = changed_input(rec.input_hashes, study, now)
         if reason is None:
-            reason = next((out[d].reason for d in BUILDS_ON.get(step, ()) if d in out), None)
+            reason = next(
+                (
+                    out[d].reason
+                    for d in BUILDS_ON.get(step, ())
+                    if d in out and _built_on(rec, study.step(d))
+                ),
+                None,
+            )
         if reason is not None:
             out[step] = OutOfDate(step, reason)
     return out
@@ -166,8 +173,34 @@ def is_current(
     return step not in stale and changed_input(input_hashes, study) is None
 
 
-def results_out_of_date(study: Study) -> list[OutOfDate]:
-    """The modelling steps whose stored results no longer hold: when any is out of date,
-    the stored results (which merge them) are not the study's."""
+def _built_on(rec: Any, dep: Any) -> bool:
+    """Whether the step recorded as ``rec`` can have used the results of the step recorded
+    as ``dep``: every input both recorded has the same hash in both. A deep model trained
+    on earlier column roles was not used by an evaluation made under the new ones (the
+    results it read left it out), so its being out of date does not make that evaluation
+    out of date."""
+    if dep is None:
+        return False
+    mine, theirs = rec.input_hashes, dep.input_hashes
+    return all(mine[k] == theirs[k] for k in INPUTS if k in mine and k in theirs)
+
+
+def _holds(results: Mapping[str, Any], step: str) -> bool:
+    """Whether a results dict holds what ``step`` produced."""
+    models = [m for m in (results.get("models") or {}).values() if isinstance(m, Mapping)]
+    if step == "deep_learning":
+        return any(m.get("kind") == "deep" for m in models)
+    if step == "evaluate":
+        return bool(results.get("test_evaluation"))
+    return any(m.get("kind") != "deep" for m in models)
+
+
+def results_out_of_date(study: Study, results: Mapping[str, Any] | None = None) -> list[OutOfDate]:
+    """The modelling steps whose stored results no longer hold. With ``results``, only those
+    whose results that dict holds (baseline models, deep models, the test evaluation): when
+    any is listed, the dict is not the study's and is not shown."""
     stale = out_of_date(study)
-    return [stale[s] for s in MODEL_STEPS if s in stale]
+    out = [stale[s] for s in MODEL_STEPS if s in stale]
+    if results is not None:
+        out = [o for o in out if _holds(results, o.step)]
+    return out

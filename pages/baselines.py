@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from deeprules_core import jobs
+from deeprules_core.current import MODEL_STEPS
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.modeling import BASELINE_FAMILIES, FAMILIES
 from deeprules_core.steps import correction_rule, study_headline
 from ui import modeling, state
-from ui.banner import open_errors_banner
+from ui.banner import open_errors_banner, results_not_shown
 from ui.jobs import job_panel
 from ui.text import md
 
@@ -36,10 +37,10 @@ if split is None:
 # the form starts from the last run's settings, so the page shows what produced its results
 results_error: DeepRulesError | None = None
 try:
+    last = modeling.last_settings(ws, study)
     results = modeling.load_results(ws, study)
 except DeepRulesError as exc:
-    results, results_error = None, exc
-last = results or {}
+    last, results, results_error = {}, None, exc
 ran = [m for m, e in (last.get("models") or {}).items() if e.get("kind") != "deep" and m in BASELINE_FAMILIES]
 last_ctrl = (last.get("controls") or {}).get("shuffled_label") or {}
 
@@ -122,7 +123,8 @@ if previous:
 if results_error is not None:
     st.error(md(results_error))
 if results is None:
-    st.info("No baseline results yet. Choose the models and start them above.")
+    if not results_not_shown(study, steps=MODEL_STEPS):
+        st.info("No baseline results yet. Choose the models and start them above.")
     st.stop()
 
 st.subheader("Comparison")

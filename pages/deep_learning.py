@@ -11,7 +11,7 @@ from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import Finding
 from ui import deep as ui_deep
 from ui import modeling, state
-from ui.banner import open_errors_banner
+from ui.banner import open_errors_banner, results_not_shown
 from ui.findings import show_findings
 from ui.jobs import job_panel
 from ui.text import md
@@ -123,6 +123,8 @@ if previous:
     st.subheader("Latest run")
     job_panel(previous[0].id, key="deep.job")
 
+if results_not_shown(study, steps=("deep_learning",)):
+    st.stop()
 results = ui_deep.load_deep_results(ws, study)
 entries = ui_deep.deep_entries(results)
 if not results or not entries:

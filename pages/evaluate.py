@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from deeprules_core.current import MODEL_STEPS
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import Finding
 from deeprules_core.names import fmt_p, metric_label, model_label
 from deeprules_core.split import pending_unlock, test_set_history
 from deeprules_core.steps import run_evaluate, study_headline
 from ui import modeling, state
-from ui.banner import open_errors_banner
+from ui.banner import open_errors_banner, results_not_shown
 from ui.findings import show_findings
 from ui.modeling import model_family as modeling_family
 from ui.text import md
@@ -31,7 +32,8 @@ except DeepRulesError as exc:
     st.error(md(exc))
     st.stop()
 if results is None:
-    st.info("There is nothing to evaluate yet: run the baselines first.")
+    if not results_not_shown(study, steps=MODEL_STEPS):
+        st.info("There is nothing to evaluate yet: run the baselines first.")
     state.link("baselines", "Run the baselines")
     st.stop()
 

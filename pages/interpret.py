@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from deeprules_core import jobs
+from deeprules_core.current import MODEL_STEPS
 from deeprules_core.errors import DeepRulesError
 from deeprules_core.findings import Finding
 from deeprules_core.interpret import NOT_CAUSAL_CAVEAT
@@ -12,13 +13,13 @@ from deeprules_core.interpret.jobs import (
     ARTIFACT_KIND,
     ARTIFACT_NAME,
     default_models,
-    latest_results,
     primary_ranking,
 )
+from deeprules_core.modeling import current_results
 from deeprules_core.names import model_label
 from ui import interpret as view
 from ui import state
-from ui.banner import open_errors_banner
+from ui.banner import open_errors_banner, results_not_shown
 from ui.findings import show_findings
 from ui.jobs import job_panel
 from ui.text import md
@@ -33,9 +34,10 @@ st.info(NOT_CAUSAL_CAVEAT, icon=":material/warning:")
 study, df = state.require_table()
 ws = state.workspace()
 open_errors_banner(study, page="interpret")
-results = latest_results(ws, study.id)
+results = current_results(ws, study)
 if not results or not results.get("models"):
-    st.info("There are no trained models yet. Train the baselines (and the deep model) first.")
+    if not results_not_shown(study, steps=MODEL_STEPS):
+        st.info("There are no trained models yet. Train the baselines (and the deep model) first.")
     state.link("baselines", "Train the baselines")
     st.stop()
 
@@ -78,6 +80,8 @@ if previous:
     st.subheader("Latest run")
     job_panel(previous[0].id, key="interpret.job")
 
+if results_not_shown(study, steps=("interpret",)):
+    st.stop()
 interp = ws.get_json(study.id, ARTIFACT_KIND, ARTIFACT_NAME)
 if not interp:
     st.info("No interpretation yet. Choose the models and compute it above.")

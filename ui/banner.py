@@ -72,3 +72,18 @@ def open_errors_banner(study: Study, *, page: str) -> int:
             if step in state.PAGES:
                 state.link(step, f"Open {step_title(step)}")
     return n
+
+
+def results_not_shown(study: Study, *, steps: tuple[str, ...]) -> bool:
+    """When any of ``steps`` ran on inputs the study no longer has, say that its results
+    are not shown (the banner above says what to re-run) and return True."""
+    from deeprules_core.current import out_of_date
+
+    stale = [o for s, o in out_of_date(study).items() if s in steps]
+    if not stale:
+        return False
+    st.info(
+        "Results computed on earlier inputs are not shown. " + " ".join(o.message for o in stale),
+        icon=":material/update:",
+    )
+    return True

@@ -20,6 +20,7 @@ from . import charts
 
 __all__ = [
     "load_results",
+    "last_settings",
     "current_split",
     "fmt_ci",
     "fmt_num",
@@ -50,10 +51,18 @@ _LABELS = {
 
 
 def load_results(ws: Any, study: Study) -> dict[str, Any] | None:
-    """The newest stored results dict of the study (baselines, deep, or final after the test set)."""
+    """The study's results made of current steps (baselines, deep, or final after the test
+    set), or None (:func:`deeprules_core.modeling.current_results`)."""
+    from deeprules_core.modeling import current_results
+
+    return current_results(ws, study)
+
+
+def last_settings(ws: Any, study: Study) -> dict[str, Any]:
+    """The newest results, current or not, for the settings a form starts from."""
     from deeprules_core.modeling import latest_results
 
-    return latest_results(ws, study.id)
+    return latest_results(ws, study.id) or {}
 
 
 def current_split(ws: Any, study: Study) -> Any:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import ModelError, SplitError
 from ..findings import Finding, sort_findings, to_jsonable
-from ..modeling._stored import latest_results
+from ..modeling._stored import latest_results, results_to_use
 from ..study import Roles, StepRecord, package_versions, utcnow
 from ._agreement import rank_agreement
 from ._guard import NOT_CAUSAL_CAVEAT, attribution_guard
@@ -480,9 +480,7 @@ def interpret_job(ctx: Any) -> dict[str, Any]:
     study = ws.get_study(ctx.study_id)
     if study.dataset is None:
         raise ModelError("The study has no data yet: load a table on the Data page first.")
-    results = latest_results(ws, study.id)
-    if not results:
-        raise ModelError("There are no trained models yet: run the baselines (and the deep model) first.")
+    results = results_to_use(ws, study, to="interpret")
     df = load_dataset(ws, study.dataset.dataset_id)
     split = load_split(ws, study)
     if split is None:

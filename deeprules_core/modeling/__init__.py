@@ -36,11 +36,13 @@ from ._metrics import (
     paired_difference,
 )
 from ._models import BASELINE_FAMILIES, FAMILIES, WIDE_FEATURES, make_pipeline
-from ._stored import RESULT_NAMES, latest_results
+from ._stored import RESULT_NAMES, current_results, latest_results, results_to_use
 
 __all__ = [
     "RESULT_NAMES",
     "latest_results",
+    "current_results",
+    "results_to_use",
     "ALPHA",
     "OVERFIT_GAP",
     "BASELINE_FAMILIES",

@@ -94,9 +94,9 @@ def build_model_card(
         raise DeepRulesError(
             "The model card needs its intended use: who may use the model, for what, on which patients or samples."
         )
-    from ..modeling._stored import latest_results
+    from ..modeling._stored import current_results
 
-    results = latest_results(ws, study.id)
+    results = current_results(ws, study)
     privacy = ws.get_json(study.id, KIND, "privacy") or {}
     ds = study.dataset
     metrics = _metrics(results)

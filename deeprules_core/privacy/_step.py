@@ -57,10 +57,10 @@ def confirm_bundle_rows(ws: Any, study: Study, reason: str, *, who: str = "") ->
 
 def privacy_overview(ws: Any, study: Study) -> dict[str, Any]:
     """What the study knows about privacy, without computing anything new."""
-    from ..modeling._stored import latest_results
+    from ..modeling._stored import current_results
     from ..report._build import load_findings
 
-    results = latest_results(ws, study.id)
+    results = current_results(ws, study)
     stored = privacy_results(ws, study) or {}
     private_models = {stored["dp"]["name"]: stored["dp"]} if stored.get("dp") else {}
     findings = load_findings(ws, study) or []
@@ -192,7 +192,7 @@ def run_privacy(
     sensitive).
     """
     from ..intake import load_dataset
-    from ..modeling._stored import latest_results
+    from ..modeling._stored import current_results
     from ..split import load_split
 
     say = progress or (lambda _f, _m: None)
@@ -203,7 +203,7 @@ def run_privacy(
     split = load_split(ws, study)
     if split is None:
         raise SplitError("The study has no split yet: make the split on the Split page first.")
-    results = latest_results(ws, study.id) or {}
+    results = current_results(ws, study) or {}
     roles, task = study.roles, study.roles.task
     sensitive = bool(study.design.sensitive_data)
     mia = sensitive if mia is None else bool(mia)

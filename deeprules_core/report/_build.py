@@ -34,14 +34,11 @@ INTERPRETATION = "interpretation"  # artifact kind and name of the interpret ste
 
 def load_results(ws: Workspace, study: Study) -> dict[str, Any] | None:
     """The study's results dict: the final one if the test set was used, with the deep
-    models; None when a modelling step is out of date (its results are about earlier
-    column roles, another table or split: :func:`deeprules_core.current.results_out_of_date`)."""
-    from ..current import results_out_of_date
-    from ..modeling import latest_results
+    models; None when a modelling step is out of date
+    (:func:`deeprules_core.modeling.current_results`)."""
+    from ..modeling import current_results
 
-    if results_out_of_date(study):
-        return None
-    return latest_results(ws, study.id)
+    return current_results(ws, study)
 
 
 def load_findings(ws: Workspace, study: Study) -> list[Finding] | None:

@@ -502,7 +502,7 @@ def gather_facts(
             f"The 'outputs' parameter of gather_facts must be one of {OUTPUTS}. Got {outputs!r} instead."
         )
     stale = out_of_date(study)
-    if results_out_of_date(study):  # about other column roles, another table or split: not shown
+    if results and results_out_of_date(study, results):  # about other roles, table or split: not shown
         results = None
     results = dict(results or {})
     if provenance is not None and not isinstance(provenance, Mapping):

@@ -242,7 +242,7 @@ def study_headline(ws: Any, study: Any, results: Mapping[str, Any] | None) -> st
     headline says which step to re-run."""
     from ..current import out_of_date, results_out_of_date
 
-    stale = results_out_of_date(study)
+    stale = results_out_of_date(study, results) if results else []
     if results and stale:
         return " ".join(o.message for o in stale)
     interp = ws.get_json(study.id, "interpretation", "interpretation")

@@ -228,12 +228,10 @@ def run_evaluate(
     """Score the selected model once on the locked test set (the use is logged; a second
     one needs a reason), store the results (artifact ``results/final``), record the
     ``evaluate`` step. Returns the results with the test metrics."""
-    from ..modeling import evaluate_on_test, latest_results
+    from ..modeling import evaluate_on_test, results_to_use
 
     df, split = _inputs(ws, study, df, split)
-    results = results if results is not None else latest_results(ws, study.id)
-    if not results:
-        raise ModelError("There is nothing to evaluate yet: run the baselines first.")
+    results = results_to_use(ws, study, to="evaluate on the test set", results=results)  # not out of date
     started = utcnow()
     out = evaluate_on_test(ws, study, df, results, split, unlock_reason=unlock_reason)
     sha = ws.put_json(study.id, "results", "final", out)

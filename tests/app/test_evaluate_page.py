@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,43 @@ def test_deep_models_and_an_unlock_from_the_split_page(_isolated_workspace):
     assert not at.exception
     uses = ws.test_uses(sid)
     assert len(uses) == 2 and uses[-1]["unlock_reason"].startswith("The label of two samples")
+
+
+def test_results_of_earlier_column_roles_are_not_shown(_isolated_workspace):
+    """After the label's grouping changes, the Evaluate and Baselines pages say the results
+    are out of date and show none of them (no panel, no test-set button); the Baselines
+    form still starts from the last run's settings."""
+    from deeprules_core import steps
+    from deeprules_core.intake import load_dataset
+    from deeprules_core.split import load_split
+
+    ws, sid = make_study(_isolated_workspace)
+    study = ws.get_study(sid)
+    df = load_dataset(ws, study.dataset.dataset_id)
+    steps.run_baselines_step(
+        ws,
+        study,
+        df,
+        load_split(ws, study),
+        models=("dummy", "logistic_regression"),
+        budget=2,
+        n_shuffles=2,
+        n_boot=20,
+    )
+    study = ws.get_study(sid)
+    ws.save_study(study.with_roles(replace(study.roles, group=None)))
+
+    at = _page(sid)
+    assert not at.exception
+    assert any("Results computed on earlier inputs are not shown" in i.value for i in at.info)
+    assert len(at.dataframe) == 0 and len(at.get("vega_lite_chart")) == 0
+    assert not [b for b in at.button if b.key == "evaluate.test"]
+
+    page = str(Path(PAGE).with_name("baselines.py"))
+    at = AppTest.from_file(page, default_timeout=60)
+    at.session_state["deeprules.study_id"] = sid
+    at.run()
+    assert not at.exception
+    assert any("Results computed on earlier inputs are not shown" in i.value for i in at.info)
+    assert len(at.dataframe) == 0
+    assert at.number_input(key="baselines.budget").value == 2  # the form keeps the last settings

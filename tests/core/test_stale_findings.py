@@ -124,3 +124,62 @@ def test_only_design_answers_the_analysis_reads_make_the_checks_out_of_date(chan
     assert ("checks" in out_of_date(later)) is stale
     if stale:
         assert out_of_date(later)["checks"].message.startswith("Checks were run on an earlier study design")
+
+
+def test_after_a_roles_change_only_current_results_are_shown_scored_or_interpreted(workspace):
+    """Baselines and a deep model under roles A; roles B; the old results are refused for
+    the test set and the pages; the baselines re-run under B are the study's results on
+    their own (the deep model trained under A is left out and said to be out of date),
+    and a test evaluation of them is current."""
+    from deeprules_core.errors import ModelError
+    from deeprules_core.modeling import current_results, latest_results
+
+    ws = workspace
+    study, df = _study(ws, ROLES)
+    split = make_split(df, ROLES, seed=0)
+    study = steps.run_split(ws, study, split, df)
+    steps.run_baselines_step(
+        ws, study, df, split, models=("dummy", "logistic_regression"), budget=1, n_shuffles=2, n_boot=20
+    )
+    steps.run_deep_step(
+        ws, ws.get_study(study.id), df, split, budget=1, n_seeds=1, max_epochs=3, n_shuffles=2, n_boot=20
+    )
+    study = ws.get_study(study.id)
+    assert any(m.get("kind") == "deep" for m in current_results(ws, study)["models"].values())
+
+    roles_b = Roles(id="sample_id", label="label")
+    study = ws.save_study(study.with_roles(roles_b))
+    assert current_results(ws, study) is None and latest_results(ws, study.id) is not None
+    with pytest.raises(
+        ModelError, match="out of date, so there is nothing to evaluate on the test set: Baselines"
+    ):
+        steps.run_evaluate(ws, study, df)
+
+    new_split = make_split(df, roles_b, seed=0)
+    study = steps.run_split(ws, study, new_split, df)
+    steps.run_baselines_step(
+        ws, study, df, new_split, models=("dummy", "logistic_regression"), budget=1, n_shuffles=2, n_boot=20
+    )
+    study = ws.get_study(study.id)
+    assert set(out_of_date(study)) == {"deep_learning"}
+    results = current_results(ws, study)
+    kinds = {m: e.get("kind") for m, e in results["models"].items()}
+    assert (
+        "logistic_regression" in kinds and "deep" not in kinds.values()
+    )  # roles A's deep model is not carried
+    assert results_out_of_date(study, results) == []
+    verdict = steps.study_headline(ws, study, results)
+    assert "selected model" in verdict and "earlier column roles" not in verdict
+
+    steps.run_evaluate(ws, study, df, new_split)
+    study = ws.get_study(study.id)
+    assert set(out_of_date(study)) == {"deep_learning"}  # the evaluation did not use the old deep model
+    final = current_results(ws, study)
+    assert final["test_evaluation"] and set(final["models"]) == set(results["models"])
+    facts = facts_from_workspace(ws, study)
+    assert {m.name for m in facts.models} >= {"logistic_regression"}
+    redo = "The deep model was trained on earlier column roles; train it again on the Deep learning page."
+    assert redo in [m.text for m in _tip(facts, 5).missing]
+    pdf, _ = steps.write_report(ws, study)
+    text = _pdf_text(pdf)
+    assert redo in text and steps.study_headline(ws, study, final) in text
