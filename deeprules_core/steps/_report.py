@@ -31,6 +31,7 @@ def write_report(
     """
     from ..report import build_pdf, facts_from_workspace, tip_statuses
 
+    ws.access(study.id, "export")  # the PDF takes the results out of deeprules: not for a viewer
     latest = ws.get_study(study.id)
     facts = facts_from_workspace(ws, latest, outputs=outputs)
     if out_pdf is None:

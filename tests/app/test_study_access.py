@@ -159,6 +159,9 @@ def test_a_viewer_lists_opens_and_reads_but_cannot_change_run_delete_upload_or_e
     report.button(key="report.bundle").click().run()
     assert not report.exception and "cannot export" in _texts(report, "error")
     assert not [e for e in bob.audit_log(sid) if e.action == "export_bundle"]
+    report.button(key="report.pdf").click().run()  # the PDF takes the results out too
+    assert not report.exception and "cannot export" in _texts(report, "error")
+    assert bob.get_study(sid).step("report") is None and not bob.list_artifacts(sid, "report")
 
 
 def test_an_editor_changes_the_design_and_after_unsharing_cannot_open_it_even_by_id(_isolated_workspace):
