@@ -38,6 +38,7 @@ __all__ = [
     "permute_labels",
     "permutation_kind",
     "shuffled_label_control",
+    "score_labellings",
     "learning_curve",
     "metadata_only_control",
     "LEARNING_FRACTIONS",
@@ -251,8 +252,6 @@ def shuffled_label_control(
         ``null``, ``p_value``, ``n_shuffles``, ``conclusive`` (enough permutations for
         p < 0.05), ``permutation``, ``tuning``, ``scored_on``.
     """
-    from sklearn.base import clone
-
     from ..errors import ModelError
 
     if family == "dummy":
@@ -261,34 +260,20 @@ def shuffled_label_control(
     labellings = permuted_labellings(
         y, train_rows=train_rows, groups=groups, n_permutations=n_shuffles, seed=seed
     )
-    template = make_pipeline(
-        family, params, task=task, n_features=X.shape[1], seed=seed, batch_correct=batch_correct
-    )
-    k = _label_free_prefix(template)
-    fold_scores = np.full((len(labellings), len(folds)), np.nan)
-    total, done = len(labellings) * len(folds), 0
-    with _small_blas(X), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for j, (fit, val) in enumerate(folds):
-            if k:
-                prefix = clone(template[:k])
-                X_fit = prefix.fit_transform(X[fit], y[fit])  # the labels are not used
-                X_val = prefix.transform(X[val])
-            else:
-                X_fit, X_val = X[fit], X[val]
-            for i, labels in enumerate(labellings):
-                done += 1
-                if task == "classification" and len(np.unique(labels[fit])) < 2:
-                    continue
-                rest = clone(template[k:])
-                rest.fit(X_fit, labels[fit])
-                pred = predict_scores(rest, X_val, task=task, n_classes=n_classes)
-                fold_scores[i, j] = score_primary(
-                    labels[val], pred, task=task, n_classes=n_classes, positive=positive
-                )
-                if progress:
-                    progress(done / total, f"shuffled-label control: fold {j + 1} of {len(folds)}, "
-                             f"labelling {i + 1} of {len(labellings)}")  # fmt: skip
+    model = {"family": family, "params": params, "task": task, "n_classes": n_classes, "positive": positive,
+             "seed": seed, "batch_correct": batch_correct}  # fmt: skip
+    from ._tuning import _spread_config
+
+    spread = _spread_config(len(labellings))
+    workers = 0 if spread is None else min(int(spread.search_workers), len(labellings))
+    if workers > 1:  # the labellings spread over a SLURM job array, as the searches are
+        from ._spread import spread_control
+
+        fold_scores = spread_control(
+            X, labellings, folds, model, workers=workers, config=spread, progress=progress
+        )
+    else:
+        fold_scores = score_labellings(X, labellings, folds, model, progress=progress)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a labelling with no scorable fold
         scores = np.nanmean(fold_scores, axis=1)
@@ -302,7 +287,57 @@ def shuffled_label_control(
         "scored_on": f"training side by {len(folds)}-fold cross-validation, the labels of the fitting and "
         "the scoring rows permuted alike (Ojala and Garriga 2010)",
         "n_folds": len(folds),
+        **({"workers": workers} if workers > 1 else {}),
     }
+
+
+def score_labellings(
+    X: np.ndarray,
+    labellings: Sequence[np.ndarray],
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    model: dict[str, Any],
+    *,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """The cross-validated scores of the pipeline ``model`` describes (``family``,
+    ``params``, ``task``, ``n_classes``, ``positive``, ``seed``, ``batch_correct``) on each
+    labelling: an array labellings × folds (NaN where a fold's fitting rows hold one class).
+
+    Fold by fold, the steps that never see the labels are fitted once; the rest is refitted
+    for each labelling (the same numbers as fitting the whole Pipeline each time)."""
+    from sklearn.base import clone
+
+    task, n_classes = model["task"], model["n_classes"]
+    template = make_pipeline(
+        model["family"], model["params"], task=task, n_features=X.shape[1], seed=model["seed"],
+        batch_correct=model["batch_correct"],
+    )  # fmt: skip
+    k = _label_free_prefix(template)
+    fold_scores = np.full((len(labellings), len(folds)), np.nan)
+    total, done = len(labellings) * len(folds), 0
+    with _small_blas(X), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for j, (fit, val) in enumerate(folds):
+            if k:
+                prefix = clone(template[:k])
+                X_fit = prefix.fit_transform(X[fit], labellings[0][fit])  # the labels are not used
+                X_val = prefix.transform(X[val])
+            else:
+                X_fit, X_val = X[fit], X[val]
+            for i, labels in enumerate(labellings):
+                done += 1
+                if task == "classification" and len(np.unique(labels[fit])) < 2:
+                    continue
+                rest = clone(template[k:])
+                rest.fit(X_fit, labels[fit])
+                pred = predict_scores(rest, X_val, task=task, n_classes=n_classes)
+                fold_scores[i, j] = score_primary(
+                    labels[val], pred, task=task, n_classes=n_classes, positive=model["positive"]
+                )
+                if progress:
+                    progress(done / total, f"shuffled-label control: fold {j + 1} of {len(folds)}, "
+                             f"labelling {i + 1} of {len(labellings)}")  # fmt: skip
+    return fold_scores
 
 
 def learning_curve(

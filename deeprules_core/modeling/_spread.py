@@ -1,4 +1,5 @@
-"""One family's tuning trials spread over a SLURM job array (``DEEPRULES_EXECUTOR=slurm``).
+"""One family's tuning trials, and the labellings of a shuffled-label control, spread over
+a SLURM job array (``DEEPRULES_EXECUTOR=slurm``).
 
 The workers share one Optuna study through a database (RDB storage: PostgreSQL on a
 cluster; an SQLite file serves a single machine). Each worker takes a *slot* before it
@@ -20,7 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["spread_study", "search_storage", "search_worker", "SLOTS_TABLE"]
+__all__ = [
+    "spread_study",
+    "search_storage",
+    "search_worker",
+    "spread_control",
+    "control_worker",
+    "SLOTS_TABLE",
+]
 
 SLOTS_TABLE = "deeprules_search_slots"
 Progress = Callable[[float, str], None]
@@ -201,3 +209,79 @@ def _follow(study: Any, tasks: list[Any], *, family: str, budget: int, progress:
         if all(t.done(force_check=tick % 10 == 0) for t in tasks):
             return
         time.sleep(0.5)
+
+
+def control_worker(payload_path: str, start: int, stop: int) -> list[list[float]]:
+    """One array task of a spread control: the fold scores of labellings ``start:stop``."""
+    from ._controls import score_labellings
+
+    with open(payload_path, "rb") as fh:
+        p = pickle.load(fh)
+    return score_labellings(p["X"], p["labellings"][start:stop], p["folds"], p["model"]).tolist()
+
+
+def spread_control(
+    X: Any,
+    labellings: list[Any],
+    folds: list[Any],
+    model: dict[str, Any],
+    *,
+    workers: int,
+    config: Any,
+    progress: Progress | None = None,
+) -> Any:
+    """The fold scores of every labelling (see ``_controls.score_labellings``), the
+    labellings shared out in contiguous blocks over ``workers`` array tasks: the same
+    numbers as computing them in one process."""
+    import numpy as np
+    import submitit
+
+    from ..errors import ModelError
+    from ..jobs._executors import SRC_ROOT
+    from ..store._workspace import default_home
+
+    folder = default_home() / "jobs" / "slurm" / "control"
+    folder.mkdir(parents=True, exist_ok=True)
+    payload_path = folder / f"control-{model['family']}-{uuid.uuid4().hex[:12]}.pkl"
+    with open(payload_path, "wb") as fh:
+        payload = {"X": X, "labellings": labellings, "folds": folds, "model": model}
+        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    bounds = np.linspace(0, len(labellings), workers + 1).round().astype(int)
+    ex = submitit.SlurmExecutor(folder=folder, python=sys.executable)
+    ex.update_parameters(
+        **config.slurm_parameters(f"control-{model['family']}", gpu=False),
+        array_parallelism=workers,
+        setup=[f"export PYTHONPATH={SRC_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"],
+    )
+    with submitit.helpers.clean_env():  # started inside a SLURM job: a new job
+        tasks = ex.map_array(
+            control_worker, [str(payload_path)] * workers, bounds[:-1].tolist(), bounds[1:].tolist()
+        )
+    try:
+        tick = 0
+        while True:
+            tick += 1
+            done = sum(t.done(force_check=tick % 10 == 0) for t in tasks)
+            if progress:
+                progress(
+                    done / workers, f"shuffled-label control: {done} of {workers} workers on the cluster done"
+                )
+            if done == workers:
+                break
+            time.sleep(1.0)
+        blocks = []
+        for t in tasks:
+            try:
+                blocks.append(np.asarray(t.result(), dtype=float).reshape(-1, len(folds)))
+            except Exception as exc:  # noqa: BLE001 - a worker's failure, reported with its log
+                raise ModelError(
+                    f"A worker of the shuffled-label control failed on the cluster: {exc}. "
+                    f"The workers' logs are in {folder}."
+                ) from exc
+    except BaseException:
+        for t in tasks:
+            t.cancel(check=False)
+        raise
+    finally:
+        Path(payload_path).unlink(missing_ok=True)
+    return np.vstack(blocks)

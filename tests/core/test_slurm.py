@@ -244,6 +244,30 @@ def test_a_search_of_40_trials_over_4_array_tasks_records_each_trial_once(ws, ho
     assert all(t["fold_scores"] for t in spread.trials if t["state"] == "COMPLETE")
 
 
+def test_a_control_spread_over_an_array_gives_the_numbers_of_one_process(ws, monkeypatch):
+    """The shuffled-label control's 21 labellings over a 3-task array: the same real score,
+    null and p as computing them here, and the result says how many workers it had."""
+    from deeprules_core.modeling import shuffled_label_control
+
+    monkeypatch.setenv("DEEPRULES_SEARCH_WORKERS", "3")
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(90, 30))
+    y = (X[:, 0] + rng.normal(size=90) * 0.7 > 0).astype(int)
+    rows = np.arange(90)
+    folds = [(rows[rows % 3 != k], rows[rows % 3 == k]) for k in range(3)]
+    kw = dict(
+        folds=folds, train_rows=rows, groups=None, family="random_forest",
+        params={"n_estimators": 30, "max_depth": 4}, task="classification", n_classes=2, positive=1,
+        n_shuffles=20, seed=3,
+    )  # fmt: skip
+    spread = shuffled_label_control(X, y, **kw)
+    monkeypatch.setenv("DEEPRULES_EXECUTOR", "local")
+    here = shuffled_label_control(X, y, **kw)
+    assert spread.pop("workers") == 3 and "workers" not in here
+    assert spread == here
+    assert here["p_value"] < 0.05 and len(here["null"]) == 20
+
+
 def _study_with_split(ws: Workspace) -> str:
     from deeprules_core import intake
     from deeprules_core.split import make_split, save_split
@@ -287,6 +311,7 @@ def test_a_studys_baselines_run_on_the_cluster_with_their_search_as_an_array(ws,
     assert list(range(6)) in [sorted(n) for n in _optuna_trials(optuna_url, "logistic_regression")]
     steps = [s.step for s in ws.get_study(sid).steps]
     assert steps.count("baselines") == 1
+    assert results["controls"]["shuffled_label"]["workers"] == 3  # its labellings spread too
 
 
 def test_a_job_past_its_time_limit_is_failed_with_the_reason(ws, timeout_job):
