@@ -7,7 +7,9 @@ digest of the column roles (``roles``) and of the design answers the analysis re
 picks another label, moves a column to the covariates, answers the design differently or
 makes a new split, what the steps recorded before is about inputs that are no longer the
 study's. A step's record is **current** when every input it recorded still has the same
-hash now and every step it builds on (:data:`BUILDS_ON`) is current; a ledger entry is
+hash now and every step it builds on (:data:`BUILDS_ON`) whose results it can have used
+is current (a deep model trained on earlier column roles was not used by an evaluation
+made under the new ones: the results it read left that model out); a ledger entry is
 current when its step is and its own hashes match.
 
 The ledger's readers (the banner, the split suggestion, the headline, the report and
