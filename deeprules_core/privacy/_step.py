@@ -32,6 +32,13 @@ Progress = Callable[[float, str], None]
 
 
 def privacy_results(ws: Any, study: Study) -> dict[str, Any] | None:
+    """The stored privacy analysis; None when there is none or when the privacy step ran on
+    inputs the study no longer has (its models and attacks were about other roles, table
+    or split: :mod:`deeprules_core.current`)."""
+    from ..current import out_of_date
+
+    if "privacy" in out_of_date(study):
+        return None
     got = ws.get_json(study.id, KIND, "privacy")
     return dict(got) if isinstance(got, Mapping) else None
 

@@ -183,3 +183,23 @@ def test_after_a_roles_change_only_current_results_are_shown_scored_or_interpret
     pdf, _ = steps.write_report(ws, study)
     text = _pdf_text(pdf)
     assert redo in text and steps.study_headline(ws, study, final) in text
+
+
+def test_a_privacy_analysis_of_earlier_roles_is_neither_shown_nor_reported(workspace):
+    from deeprules_core.current import study_inputs
+    from deeprules_core.privacy import privacy_overview, privacy_results
+
+    ws = workspace
+    study, _ = _study(ws, ROLES)
+    analysis = {
+        "membership_inference": {"random_forest": {"loss_threshold": {"auc": 0.9, "low": 0.8, "high": 0.95}}}
+    }
+    ws.put_json(study.id, "privacy", "privacy", analysis)
+    study = ws.save_study(study.with_step(StepRecord("privacy", input_hashes=study_inputs(study))))
+    assert privacy_results(ws, study) == analysis
+    assert facts_from_workspace(ws, study).privacy.get("privacy") == analysis
+
+    study = ws.save_study(study.with_roles(Roles(id="sample_id", label="label")))
+    assert "privacy" in out_of_date(study)
+    assert privacy_results(ws, study) is None and privacy_overview(ws, study)["analysis"] is None
+    assert "privacy" not in facts_from_workspace(ws, study).privacy
