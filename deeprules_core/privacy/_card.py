@@ -26,6 +26,7 @@ __all__ = [
     "build_model_card",
     "model_card",
     "model_card_markdown",
+    "model_card_out_of_date",
 ]
 
 KIND = "privacy"
@@ -94,16 +95,19 @@ def build_model_card(
         raise DeepRulesError(
             "The model card needs its intended use: who may use the model, for what, on which patients or samples."
         )
+    from ..current import study_inputs
     from ..modeling._stored import current_results
+    from ._step import privacy_results
 
     results = current_results(ws, study)
-    privacy = ws.get_json(study.id, KIND, "privacy") or {}
+    privacy = privacy_results(ws, study) or {}
     ds = study.dataset
     metrics = _metrics(results)
     subgroups = privacy.get("subgroups") or {}
     card: dict[str, Any] = {
         "study": study.name,
         "written_at": utcnow(),
+        "inputs": study_inputs(study),  # what it describes; a change makes it out of date
         "written_by": who,
         "intended_use": intended_use.strip(),
         "out_of_scope": out_of_scope.strip(),
@@ -139,8 +143,20 @@ def build_model_card(
 
 
 def model_card(ws: Any, study: Study) -> dict[str, Any] | None:
+    """The study's model card; None when there is none or when it was written for inputs
+    the study no longer has (its model and metrics were of other column roles, table or
+    split: :func:`model_card_out_of_date`)."""
     got = ws.get_json(study.id, KIND, "model_card")
-    return dict(got) if isinstance(got, Mapping) else None
+    if not isinstance(got, Mapping) or model_card_out_of_date(got, study):
+        return None
+    return dict(got)
+
+
+def model_card_out_of_date(card: Mapping[str, Any] | None, study: Study) -> bool:
+    """Whether a card was written on inputs (table, roles, design, split) that changed since."""
+    from ..current import changed_input
+
+    return bool(card) and changed_input(dict((card or {}).get("inputs") or {}), study) is not None
 
 
 def _ci(v: Mapping[str, Any] | None) -> str:

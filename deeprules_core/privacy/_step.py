@@ -20,7 +20,7 @@ from ..errors import DeepRulesError, ModelError, SplitError
 from ..findings import Finding, sort_findings, summarise, to_jsonable
 from ..names import model_label
 from ..study import StepRecord, Study, package_versions, utcnow
-from ._card import KIND, ethics_register, model_card
+from ._card import KIND, ethics_register, model_card, model_card_out_of_date
 from ._dp import DPSettings
 from ._lock import MEMORISING, NOT_MEMORISING, export_plan, guard_model_export
 from ._mia import loss_threshold_attack, mia_finding, shadow_attack
@@ -109,6 +109,7 @@ def privacy_overview(ws: Any, study: Study) -> dict[str, Any]:
         "rows_consent": consent,
         "analysis": stored or None,
         "model_card": model_card(ws, study),
+        "model_card_out_of_date": model_card_out_of_date(ws.get_json(study.id, KIND, "model_card"), study),
         "ethics_register": ethics_register(ws, study),
     }
 

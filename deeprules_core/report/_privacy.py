@@ -23,13 +23,10 @@ ATTACKS = {"loss_threshold": "loss-threshold", "shadow_model": "shadow-model"}
 
 def with_privacy(facts: Any, ws: Any, study: Any) -> Any:
     """``facts`` with the study's privacy artifacts (analysis, card, register, confirmations)."""
-    from ..privacy import privacy_results
+    from ..privacy import model_card, privacy_results
 
-    got = {
-        name: ws.get_json(study.id, "privacy", name)
-        for name in ("model_card", "ethics_register", "rows_consent")
-    }
-    got["privacy"] = privacy_results(ws, study)  # not when it is out of date
+    got = {name: ws.get_json(study.id, "privacy", name) for name in ("ethics_register", "rows_consent")}
+    got["privacy"], got["model_card"] = privacy_results(ws, study), model_card(ws, study)  # None: out of date
     return replace(facts, privacy={k: v for k, v in got.items() if v})
 
 

@@ -185,9 +185,9 @@ def test_after_a_roles_change_only_current_results_are_shown_scored_or_interpret
     assert redo in text and steps.study_headline(ws, study, final) in text
 
 
-def test_a_privacy_analysis_of_earlier_roles_is_neither_shown_nor_reported(workspace):
+def test_a_privacy_analysis_and_model_card_of_earlier_roles_are_neither_shown_nor_reported(workspace):
     from deeprules_core.current import study_inputs
-    from deeprules_core.privacy import privacy_overview, privacy_results
+    from deeprules_core.privacy import build_model_card, privacy_overview, privacy_results
 
     ws = workspace
     study, _ = _study(ws, ROLES)
@@ -197,9 +197,14 @@ def test_a_privacy_analysis_of_earlier_roles_is_neither_shown_nor_reported(works
     ws.put_json(study.id, "privacy", "privacy", analysis)
     study = ws.save_study(study.with_step(StepRecord("privacy", input_hashes=study_inputs(study))))
     assert privacy_results(ws, study) == analysis
-    assert facts_from_workspace(ws, study).privacy.get("privacy") == analysis
+    card = build_model_card(ws, study, intended_use="Research on this cohort only.")
+    assert card["inputs"] == study_inputs(study)
+    facts = facts_from_workspace(ws, study)
+    assert facts.privacy.get("privacy") == analysis and facts.privacy.get("model_card") == card
 
     study = ws.save_study(study.with_roles(Roles(id="sample_id", label="label")))
     assert "privacy" in out_of_date(study)
-    assert privacy_results(ws, study) is None and privacy_overview(ws, study)["analysis"] is None
-    assert "privacy" not in facts_from_workspace(ws, study).privacy
+    view = privacy_overview(ws, study)
+    assert privacy_results(ws, study) is None and view["analysis"] is None
+    assert view["model_card"] is None and view["model_card_out_of_date"]
+    assert not {"privacy", "model_card"} & set(facts_from_workspace(ws, study).privacy)
