@@ -8,8 +8,9 @@ picks another label, moves a column to the covariates, answers the design differ
 makes a new split, what the steps recorded before is about inputs that are no longer the
 study's. A step's record is **current** when every input it recorded still has the same
 hash now and every step it builds on (:data:`BUILDS_ON`) whose results it can have used
-is current (a deep model trained on earlier column roles was not used by an evaluation
-made under the new ones: the results it read left that model out); a ledger entry is
+is current (only an optional step, the deep model, may be passed over: one trained on
+earlier column roles was not used by an evaluation made under the new ones, since the
+results it read left that model out); a ledger entry is
 current when its step is and its own hashes match.
 
 The ledger's readers (the banner, the split suggestion, the headline, the report and
@@ -65,6 +66,11 @@ BUILDS_ON: dict[str, tuple[str, ...]] = {
     "interpret": ("split", "baselines", "deep_learning"),
     "privacy": ("split", "baselines", "deep_learning"),
 }
+#: Steps whose results later steps use only while they are current (the results those
+#: steps read leave an out-of-date deep model out): a later step recorded on other inputs
+#: than theirs did not use them, so their being out of date does not pass on to it. Every
+#: other step a step builds on (the split, the baselines) it always used.
+OPTIONAL: frozenset[str] = frozenset({"deep_learning"})
 #: The steps whose stored results (``results/*``) the pages and the report show.
 MODEL_STEPS: tuple[str, ...] = ("baselines", "deep_learning", "evaluate")
 #: The steps judged, in workflow order (a step is judged after those it builds on).
@@ -154,7 +160,7 @@ def out_of_date(study: Study) -> dict[str, OutOfDate]:
                 (
                     out[d].reason
                     for d in BUILDS_ON.get(step, ())
-                    if d in out and _built_on(rec, study.step(d))
+                    if d in out and (d not in OPTIONAL or _built_on(rec, study.step(d)))
                 ),
                 None,
             )

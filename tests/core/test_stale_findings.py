@@ -208,3 +208,15 @@ def test_a_privacy_analysis_and_model_card_of_earlier_roles_are_neither_shown_no
     assert privacy_results(ws, study) is None and view["analysis"] is None
     assert view["model_card"] is None and view["model_card_out_of_date"]
     assert not {"privacy", "model_card"} & set(facts_from_workspace(ws, study).privacy)
+
+
+def test_baselines_on_a_split_made_under_earlier_roles_stay_out_of_date():
+    """The deep model is the one step a later step may have left out; a split is always
+    used: baselines recorded under the new roles on the old split are out of date with it."""
+    from deeprules_core.current import study_inputs
+
+    a = Study.new("s").with_roles(Roles(label="y", group="donor"))
+    a = a.with_step(StepRecord("split", input_hashes=study_inputs(a), summary={"sha256": "s1"}))
+    b = a.with_roles(Roles(label="y"))
+    b = b.with_step(StepRecord("baselines", input_hashes=study_inputs(b)))  # roles B, split s1
+    assert {s: o.reason for s, o in out_of_date(b).items()} == {"split": "roles", "baselines": "roles"}
