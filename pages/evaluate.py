@@ -32,9 +32,9 @@ except DeepRulesError as exc:
     st.error(md(exc))
     st.stop()
 if results is None:
-    if not results_not_shown(study, steps=MODEL_STEPS):
+    if not results_not_shown(study, steps=MODEL_STEPS):  # the banner above links each step to re-run
         st.info("There is nothing to evaluate yet: run the baselines first.")
-    state.link("baselines", "Run the baselines")
+        state.link("baselines", "Run the baselines")
     st.stop()
 
 st.markdown(f"**{md(study_headline(ws, study, results))}**")

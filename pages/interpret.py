@@ -36,9 +36,9 @@ ws = state.workspace()
 open_errors_banner(study, page="interpret")
 results = current_results(ws, study)
 if not results or not results.get("models"):
-    if not results_not_shown(study, steps=MODEL_STEPS):
+    if not results_not_shown(study, steps=MODEL_STEPS):  # the banner above links each step to re-run
         st.info("There are no trained models yet. Train the baselines (and the deep model) first.")
-    state.link("baselines", "Train the baselines")
+        state.link("baselines", "Train the baselines")
     st.stop()
 
 names = list(results["models"])

@@ -76,14 +76,15 @@ def open_errors_banner(study: Study, *, page: str) -> int:
 
 def results_not_shown(study: Study, *, steps: tuple[str, ...]) -> bool:
     """When any of ``steps`` ran on inputs the study no longer has, say that its results
-    are not shown (the banner above says what to re-run) and return True."""
+    are not shown (the out-of-date banner above names each step to re-run, with its link)
+    and return True."""
     from deeprules_core.current import out_of_date
 
     stale = [o for s, o in out_of_date(study).items() if s in steps]
     if not stale:
         return False
     st.info(
-        "Results computed on earlier inputs are not shown. " + " ".join(o.message for o in stale),
+        "Results computed on earlier inputs are not shown: re-run the out-of-date steps above, in order.",
         icon=":material/update:",
     )
     return True

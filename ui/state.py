@@ -399,9 +399,15 @@ def sidebar_status(study: Study | None) -> None:
             )
         ds = study.dataset
         st.caption(f"Data: {md(ds.name)} · sha256 {ds.sha256[:10]}…" if ds else "Data: none yet")
+        from deeprules_core.current import out_of_date
+
+        stale = out_of_date(study)
         lines = []
         for step in STEP_ORDER:
             label = step_label(step)
+            if step in stale:  # ran on inputs the study no longer has: not done
+                lines.append(f":material/update: {label} (out of date)")
+                continue
             done = study.step(step) is not None
             icon = ":material/check_circle:" if done else ":material/radio_button_unchecked:"
             lines.append(f"{icon} {label}")

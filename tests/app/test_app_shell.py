@@ -31,3 +31,19 @@ def test_sidebar_shows_the_open_study_and_its_steps(_isolated_workspace):
     assert "Shell study" in text
     assert ":material/check_circle: Checks" in text
     assert ":material/radio_button_unchecked: Split" in text
+
+
+def test_sidebar_marks_a_step_run_on_earlier_roles_out_of_date_not_done(_isolated_workspace):
+    from deeprules_core.current import study_inputs
+    from deeprules_core.study import Roles
+
+    ws = Workspace(_isolated_workspace)
+    study = ws.create_study("Shell study").with_roles(Roles(label="a"))
+    study = ws.save_study(study.with_step(StepRecord(step="checks", input_hashes=study_inputs(study))))
+    ws.save_study(study.with_roles(Roles(label="b")))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["study"] = study.id
+    at.run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.sidebar.markdown)
+    assert ":material/update: Checks (out of date)" in text and "check_circle: Checks" not in text
