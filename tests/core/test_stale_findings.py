@@ -131,7 +131,7 @@ def test_after_a_roles_change_only_current_results_are_shown_scored_or_interpret
     the test set and the pages; the baselines re-run under B are the study's results on
     their own (the deep model trained under A is left out and said to be out of date),
     and a test evaluation of them is current."""
-    from deeprules_core.errors import ModelError
+    from deeprules_core.errors import ModelError, SplitError
     from deeprules_core.modeling import current_results, latest_results
 
     ws = workspace
@@ -150,13 +150,15 @@ def test_after_a_roles_change_only_current_results_are_shown_scored_or_interpret
     roles_b = Roles(id="sample_id", label="label")
     study = ws.save_study(study.with_roles(roles_b))
     assert current_results(ws, study) is None and latest_results(ws, study.id) is not None
-    with pytest.raises(
-        ModelError, match="out of date, so there is nothing to evaluate on the test set: Baselines"
-    ):
-        steps.run_evaluate(ws, study, df)
+    with pytest.raises(SplitError, match="The split was made on earlier column roles"):
+        steps.run_evaluate(ws, study, df)  # first of all the split must be made again
 
     new_split = make_split(df, roles_b, seed=0)
     study = steps.run_split(ws, study, new_split, df)
+    with pytest.raises(
+        ModelError, match="out of date, so there is nothing to evaluate on the test set: Baselines"
+    ):
+        steps.run_evaluate(ws, study, df)  # the split is new, the models are not
     steps.run_baselines_step(
         ws, study, df, new_split, models=("dummy", "logistic_regression"), budget=1, n_shuffles=2, n_boot=20
     )
@@ -220,3 +222,15 @@ def test_baselines_on_a_split_made_under_earlier_roles_stay_out_of_date():
     b = a.with_roles(Roles(label="y"))
     b = b.with_step(StepRecord("baselines", input_hashes=study_inputs(b)))  # roles B, split s1
     assert {s: o.reason for s, o in out_of_date(b).items()} == {"split": "roles", "baselines": "roles"}
+
+
+def test_models_are_not_fitted_on_a_split_made_under_earlier_roles(workspace):
+    from deeprules_core.errors import SplitError
+
+    ws = workspace
+    study, df = _study(ws, ROLES)
+    study = steps.run_split(ws, study, make_split(df, ROLES, seed=0), df)
+    study = ws.save_study(ws.get_study(study.id).with_roles(Roles(id="sample_id", label="label")))
+    with pytest.raises(SplitError, match="The split was made on earlier column roles.*make it again first"):
+        steps.run_baselines_step(ws, study, df, models=("dummy",), budget=1, n_shuffles=0, n_boot=10)
+    assert ws.get_study(study.id).step("baselines") is None
