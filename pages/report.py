@@ -62,7 +62,7 @@ table = pd.DataFrame(
         "Advice": [t.tip.title for t in statuses],
         "Status": [t.status for t in statuses],
         "Still to do": [
-            "; ".join(m.text for m in t.missing) if t.status != "not applicable" else "" for t in statuses
+            " ".join(m.text for m in t.missing) if t.status != "not applicable" else "" for t in statuses
         ],
     }
 )
