@@ -198,6 +198,8 @@ def _tip1(f: ReportFacts) -> Lines:
     line = _panel_line(f)
     if line:
         done.append(line)
+    else:
+        missing.append(Missing("Evaluate models with the metric panel.", "baselines"))
     single = [x for x in f.findings if x.code == "one_feature_suffices"]
     if single:  # the marker baseline ties the best model: say what it means
         ev = single[0].evidence
@@ -206,8 +208,6 @@ def _tip1(f: ReportFacts) -> Lines:
             f"The best single feature, {feature} (chosen on the training folds), does as well as any "
             "model: one measurement answers the question, and deep learning is not needed."
         )
-    else:
-        missing.append(Missing("Evaluate models with the metric panel.", "baselines"))
     return done, missing
 
 

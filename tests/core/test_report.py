@@ -197,6 +197,9 @@ def test_every_tip_title_and_status_is_in_the_pdf(full_pdf):
     assert statuses[4] == "needs attention"  # the age confound is not acknowledged
     assert statuses[2] == statuses[7] == "done"
     assert statuses[6] == "done"  # the models without hyper-parameters need no search
+    tip1 = tip_statuses(facts)[0]  # the panel was computed: Tip 1 does not ask for it
+    assert any(d.startswith("Metric panel with 95% bootstrap intervals") for d in tip1.done)
+    assert "Evaluate models with the metric panel." not in [m.text for m in tip1.missing]
 
 
 @pytest.mark.slow
@@ -283,6 +286,7 @@ def test_audit_pdf_from_findings_and_dataset_only(tmp_path):
     facts = gather_facts(study, findings=make_findings(), dataset=dataset)
     tip1 = tip_statuses(facts)[0]
     assert tip1.done[0].startswith("Data inspected") and tip1.status == "not done"
+    assert "Evaluate models with the metric panel." in [m.text for m in tip1.missing]  # no models yet
 
 
 def test_build_report_reads_the_workspace(workspace, tmp_path):
