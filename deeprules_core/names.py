@@ -24,6 +24,8 @@ from typing import Any
 
 __all__ = [
     "control_scored_on",
+    "permutation_text",
+    "PERMUTATION_TEXT",
     "finite",
     "FINDING_TITLES",
     "finding_title",
@@ -166,6 +168,19 @@ def finite(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+#: How the shuffled-label control permuted the labels (``permutation_kind``), in words.
+PERMUTATION_TEXT = {
+    "rows": "Labels were permuted across samples (no individuals to keep together).",
+    "across_groups": "Labels were permuted between individuals; each individual's samples kept one label.",
+    "between_groups": "Labels were permuted with whole groups moving together (labels vary within groups).",
+}
+
+
+def permutation_text(kind: Any) -> str:
+    """The sentence for a permutation kind; empty when unknown."""
+    return PERMUTATION_TEXT.get(str(kind), "")
 
 
 def control_scored_on(control: Any) -> str:

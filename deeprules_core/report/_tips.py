@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..findings import Finding
-from ..names import step_label
+from ..names import permutation_text, step_label
 from ..study import Acknowledgement
 from ._facts import NOT_STATED, ReportFacts
 from ._text import fmt_fixed, fmt_num, metric_name, plural
@@ -354,11 +354,7 @@ def _tip7(f: ReportFacts) -> Lines:
     controls = f.all_shuffled_controls
     for ctrl in controls:
         extra = (
-            (
-                f" Labels permuted {str(ctrl['permutation']).replace('_', ' ')}."
-                if ctrl.get("permutation")
-                else ""
-            )
+            (f" {permutation_text(ctrl['permutation'])}" if permutation_text(ctrl.get("permutation")) else "")
             + (f" Scored on the {ctrl['scored_on']}." if ctrl.get("scored_on") else "")
             + (f" Schedule: {ctrl['schedule']}." if ctrl.get("schedule") else "")
         )

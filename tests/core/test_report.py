@@ -102,7 +102,8 @@ def make_results() -> dict:
         },
         "controls": {
             "shuffled_label": {"model": "logistic_regression", "metric": "auprc", "real": 0.873,
-                               "null": [0.48, 0.52, 0.5, 0.55, 0.47], "p_value": 0.0196},
+                               "null": [0.48, 0.52, 0.5, 0.55, 0.47], "p_value": 0.0196,
+                               "permutation": "across_groups"},
             "metadata_only": None,
         },  # fmt: skip
         "comparisons": [{"a": "mlp", "b": "logistic_regression", "metric": "auprc", "diff": -0.072, "low": -0.15, "high": 0.01}],
@@ -197,6 +198,7 @@ def test_every_tip_title_and_status_is_in_the_pdf(full_pdf):
     assert statuses[4] == "needs attention"  # the age confound is not acknowledged
     assert statuses[2] == statuses[7] == "done"
     assert statuses[6] == "done"  # the models without hyper-parameters need no search
+    assert "Labels were permuted between individuals; each individual's samples kept one label." in text
     tip1 = tip_statuses(facts)[0]  # the panel was computed: Tip 1 does not ask for it
     assert any(d.startswith("Metric panel with 95% bootstrap intervals") for d in tip1.done)
     assert "Evaluate models with the metric panel." not in [m.text for m in tip1.missing]
