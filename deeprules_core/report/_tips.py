@@ -217,11 +217,12 @@ def _tip2(f: ReportFacts) -> Lines:
     if tuned:
         trials = ", ".join(f"{f.label_of(m.name)} ({trials_text(m)})" for m in f.baselines)
         done.append(f"Baselines fitted in the same framework: {trials}.")
-        budgets = {m.n_trials for m in f.models if m.family != "dummy"}
+        searched = [m for m in f.models if has_hyperparameters(m)]  # 1 fit for the others, by design
         if f.budget is not None:
             done.append(f"Tuning budget: {f.budget} trials per model family, the same for all.")
-        if len(budgets) > 1:
-            done.append(f"Trials actually run differ between models: {sorted(budgets)}.")
+        if len({m.n_trials for m in searched}) > 1:
+            runs = ", ".join(f"{f.label_of(m.name)} {m.n_trials}" for m in searched)
+            done.append(f"Trials actually run differ between the searched models: {runs}.")
     else:
         missing.append(Missing("Fit tuned baselines (logistic regression, random forest, ...).", "baselines"))
     for c in f.unique_comparisons[:6]:

@@ -199,6 +199,7 @@ def test_every_tip_title_and_status_is_in_the_pdf(full_pdf):
     assert statuses[2] == statuses[7] == "done"
     assert statuses[6] == "done"  # the models without hyper-parameters need no search
     assert "Labels were permuted between individuals; each individual's samples kept one label." in text
+    assert "Trials actually run differ" not in text  # the dummy's single fit is not a difference
     tip1 = tip_statuses(facts)[0]  # the panel was computed: Tip 1 does not ask for it
     assert any(d.startswith("Metric panel with 95% bootstrap intervals") for d in tip1.done)
     assert "Evaluate models with the metric panel." not in [m.text for m in tip1.missing]
