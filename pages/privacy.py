@@ -76,7 +76,7 @@ if plan:
     )
 else:
     st.caption(
-        "No model fitted yet. "
+        "No model fitted on the study as it is now. "
         + "; ".join(f"{model_label(k, task)}: {v[1]}" for k, v in view["memorising"].items())
     )
 st.markdown("**What the reproducibility bundle would carry**")
