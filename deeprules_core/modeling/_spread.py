@@ -17,7 +17,8 @@ import pickle
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,52 @@ def _sampler_and_pruner(seed: int) -> tuple[Any, Any]:
     return sampler, optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP, n_warmup_steps=PRUNE_WARMUP)
 
 
+@contextmanager
+def _array(
+    kind: str,
+    name: str,
+    payload: dict[str, Any],
+    fn: Callable[..., Any],
+    args: list[list[Any]],
+    *,
+    job: str,
+    config: Any,
+    gpu: bool = False,
+) -> Iterator[tuple[list[Any], Path, str]]:
+    """Write ``payload`` for the workers, submit ``fn`` as a SLURM array named ``job`` (one
+    task per element of each list in ``args``, after the payload's path; logs in the
+    workspace's ``jobs/slurm/KIND``) and yield (tasks, the log folder, the payload's
+    path). The tasks are cancelled if the caller fails; the payload is removed at the end."""
+    import submitit
+
+    from ..jobs._executors import SRC_ROOT
+    from ..store._workspace import default_home
+
+    folder = default_home() / "jobs" / "slurm" / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    payload_path = folder / f"{name}.pkl"
+    with open(payload_path, "wb") as fh:
+        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    n = len(args[0])
+    ex = submitit.SlurmExecutor(folder=folder, python=sys.executable)
+    ex.update_parameters(
+        **config.slurm_parameters(job, gpu=gpu),
+        array_parallelism=n,
+        setup=[f"export PYTHONPATH={SRC_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"],
+    )
+    try:
+        with submitit.helpers.clean_env():  # started inside a SLURM job: a new job, not a step
+            tasks = ex.map_array(fn, [str(payload_path)] * n, *args)
+        try:
+            yield tasks, folder, str(payload_path)
+        except BaseException:
+            for t in tasks:
+                t.cancel(check=False)
+            raise
+    finally:
+        payload_path.unlink(missing_ok=True)
+
+
 def search_worker(payload_path: str, storage: dict[str, Any], study_name: str, index: int) -> int:
     """One array task: take slots and run trials until the budget is spent. Returns how
     many trials it ran."""
@@ -135,11 +182,8 @@ def spread_study(
     """Run ``budget`` trials of ``family`` over ``config.search_workers`` array tasks;
     return the finished Optuna study (loaded from the shared storage)."""
     import optuna
-    import submitit
 
     from ..errors import ModelError
-    from ..jobs._executors import SRC_ROOT
-    from ..store._workspace import default_home
 
     storage = search_storage()
     name = f"deeprules-{family}-{uuid.uuid4().hex[:12]}"
@@ -149,30 +193,16 @@ def spread_study(
     table.metadata.create_all(engine)
     with engine.begin() as c:
         c.execute(table.insert().values(study_name=name, budget=budget, issued=0))
-    folder = default_home() / "jobs" / "slurm" / "search"
-    folder.mkdir(parents=True, exist_ok=True)
-    payload_path = folder / f"{name}.pkl"
-    with open(payload_path, "wb") as fh:
-        pickle.dump({**payload, "family": family, "budget": budget}, fh, protocol=pickle.HIGHEST_PROTOCOL)
     n = max(1, min(int(config.search_workers), budget))
-    ex = submitit.SlurmExecutor(folder=folder, python=sys.executable)
-    ex.update_parameters(
-        **config.slurm_parameters(f"search-{family}", gpu=gpu),
-        array_parallelism=n,
-        setup=[f"export PYTHONPATH={SRC_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"],
-    )
-    with submitit.helpers.clean_env():  # a search started inside a SLURM job is a new job
-        tasks = ex.map_array(
-            search_worker, [str(payload_path)] * n, [storage] * n, [name] * n, list(range(n))
-        )
-    try:
+    payload = {**payload, "family": family, "budget": budget}
+    args: list[list[Any]] = [[storage] * n, [name] * n, list(range(n))]
+    job = f"search-{family}"
+    with _array("search", name, payload, search_worker, args, job=job, config=config, gpu=gpu) as (
+        tasks,
+        folder,
+        _,
+    ):
         _follow(study, tasks, family=family, budget=budget, progress=progress)
-    except BaseException:
-        for t in tasks:
-            t.cancel(check=False)
-        raise
-    finally:
-        Path(payload_path).unlink(missing_ok=True)
     running = [tr for tr in study.get_trials(deepcopy=False) if tr.state == optuna.trial.TrialState.RUNNING]
     for tr in running:  # its worker died (every task has ended): the trial is lost, recorded as failed
         rdb.set_trial_state_values(tr._trial_id, optuna.trial.TrialState.FAIL)
@@ -234,30 +264,15 @@ def spread_control(
     labellings shared out in contiguous blocks over ``workers`` array tasks: the same
     numbers as computing them in one process."""
     import numpy as np
-    import submitit
 
     from ..errors import ModelError
-    from ..jobs._executors import SRC_ROOT
-    from ..store._workspace import default_home
 
-    folder = default_home() / "jobs" / "slurm" / "control"
-    folder.mkdir(parents=True, exist_ok=True)
-    payload_path = folder / f"control-{model['family']}-{uuid.uuid4().hex[:12]}.pkl"
-    with open(payload_path, "wb") as fh:
-        payload = {"X": X, "labellings": labellings, "folds": folds, "model": model}
-        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    name = f"deeprules-control-{model['family']}-{uuid.uuid4().hex[:12]}"
+    payload = {"X": X, "labellings": labellings, "folds": folds, "model": model}
     bounds = np.linspace(0, len(labellings), workers + 1).round().astype(int)
-    ex = submitit.SlurmExecutor(folder=folder, python=sys.executable)
-    ex.update_parameters(
-        **config.slurm_parameters(f"control-{model['family']}", gpu=False),
-        array_parallelism=workers,
-        setup=[f"export PYTHONPATH={SRC_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"],
-    )
-    with submitit.helpers.clean_env():  # started inside a SLURM job: a new job
-        tasks = ex.map_array(
-            control_worker, [str(payload_path)] * workers, bounds[:-1].tolist(), bounds[1:].tolist()
-        )
-    try:
+    args = [bounds[:-1].tolist(), bounds[1:].tolist()]
+    job = f"control-{model['family']}"
+    with _array("control", name, payload, control_worker, args, job=job, config=config) as (tasks, folder, _):
         tick = 0
         while True:
             tick += 1
@@ -278,10 +293,4 @@ def spread_control(
                     f"A worker of the shuffled-label control failed on the cluster: {exc}. "
                     f"The workers' logs are in {folder}."
                 ) from exc
-    except BaseException:
-        for t in tasks:
-            t.cancel(check=False)
-        raise
-    finally:
-        Path(payload_path).unlink(missing_ok=True)
     return np.vstack(blocks)
