@@ -206,7 +206,8 @@ def check_no_signal(results: Mapping[str, Any]) -> list[Finding]:
                 f"The {name} does no better on the real labels than on permuted labels: its {where} "
                 f"{metric} is {real:.3f}, and {int((null >= real).sum())} of {n} permuted-label runs of the "
                 f"same pipeline scored as high (permutation p = {p:.3f}; the permuted runs average "
-                f"{float(null.mean()):.3f}, which is chance). A model that scores as well without the real "
+                f"{float(null.mean()):.3f}, what chance gives this pipeline on these folds). A model that "
+                "scores as well without the real "
                 "labels has learned nothing it can carry to new samples. Do not report its performance as "
                 "evidence of a signal; check the labels, the features and the sample size."
             ),
