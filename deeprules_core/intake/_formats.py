@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..errors import DataFormatError, SheetChoiceError, one_line, quote
 from ._delimited import _SUMMARY_RE, ReadResult, _check_header
 from ._memory import check_memory, format_bytes
+from ._meter import ByteMeter
 
 #: a dense matrix above this many cells (8 bytes each, 16 GiB) is refused
 MAX_DENSE_CELLS = 2_000_000_000
@@ -161,19 +163,30 @@ def _inert_formulas(data: bytes, sheet: str, df: pd.DataFrame) -> int:
         wb.close()
 
 
-def _read_parquet(data: bytes, name: str) -> ReadResult:
+#: A metered Parquet read decodes the columns in about this many batches (per row group).
+PARQUET_BATCHES = 50
+
+
+def _read_parquet(data: bytes, name: str, meter: ByteMeter | None = None) -> ReadResult:
+    """Read a Parquet file; with ``meter``, column batch by column batch (the same table),
+    noting the share decoded so far."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        pf = pq.ParquetFile(io.BytesIO(data))
+        meta = pf.metadata
         check_memory(
             meta.num_rows * meta.num_columns * 8,
             name,
             f"{meta.num_rows:,} rows x {meta.num_columns:,} columns",
             "Select the rows and columns you need before saving the file.",
         )
-        table = pq.read_table(io.BytesIO(data))
+        names = pf.schema_arrow.names
+        if meter is None or len(set(names)) != len(names):  # duplicate names: one read, refused below
+            table = pq.read_table(io.BytesIO(data))
+        else:
+            table = _metered_parquet(pf, names, meter)
     except (pa.ArrowException, OSError) as exc:
         raise DataFormatError(
             f"{name!r} cannot be read as Parquet ({one_line(str(exc), 160)}). Write it again."
@@ -186,6 +199,26 @@ def _read_parquet(data: bytes, name: str) -> ReadResult:
         df = df.reset_index(names=str(label))
         notes.append(f"The stored index was turned into the column {label!r}.")
     return ReadResult(df, "parquet", {"format": "parquet", "notes": notes})
+
+
+def _metered_parquet(pf: Any, names: list[str], meter: ByteMeter) -> Any:
+    """The file's table, decoded in column batches of every row group (one metered read)."""
+    import pyarrow as pa
+
+    step = max(1, -(-len(names) // PARQUET_BATCHES))
+    batches = [names[i : i + step] for i in range(0, len(names), step)]
+    total, done, groups = pf.num_row_groups * len(batches), 0, []
+    for rg in range(pf.num_row_groups):
+        columns: dict[str, Any] = {}
+        for batch in batches:
+            part = pf.read_row_group(rg, columns=batch)
+            columns.update({c: part.column(c) for c in batch})
+            done += 1
+            meter.note(done, total)
+        groups.append(pa.table([columns[c] for c in names], schema=pf.schema_arrow))
+    if not groups:
+        return pf.schema_arrow.empty_table()
+    return pa.concat_tables(groups)
 
 
 def _read_h5ad(data: bytes, name: str) -> ReadResult:

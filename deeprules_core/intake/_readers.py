@@ -259,7 +259,8 @@ def parse_table(
     meter: ByteMeter | None = None,
 ) -> ReadResult:
     """Read a table and tell how it was read. See :func:`read_table`. ``meter`` hears how
-    far the parser has read a delimited file (the upload's progress)."""
+    far the parser has read a delimited file, or decoded a Parquet one (the upload's
+    progress)."""
     if name is None:
         if isinstance(source, bytes | bytearray | memoryview):
             raise DataFormatError("Give the file's name (name=...) so its format can be told.")
@@ -277,7 +278,7 @@ def parse_table(
     elif fmt == "xlsx":
         res = _read_excel(data, name, sheet)
     elif fmt == "parquet":
-        res = _read_parquet(data, name)
+        res = _read_parquet(data, name, meter)
     else:
         res = _read_h5ad(data, name)
     res.details["notes"] = notes + res.details.get("notes", [])
@@ -338,8 +339,9 @@ def read_and_hash(
 
     The hash runs in a thread while the table is parsed (both release the GIL), so on a
     machine with two cores or more it costs next to nothing. ``progress(fraction)``: the
-    fraction of a delimited file parsed so far, increasing, called from this thread (the
-    parse then runs in a second thread); other formats report when they are read.
+    fraction of a delimited file parsed (or of a Parquet file decoded) so far, increasing,
+    called from this thread (the parse then runs in a second thread); Excel and h5ad report
+    when they are read.
     """
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
