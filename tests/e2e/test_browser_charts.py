@@ -19,18 +19,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.e2e._servers import BROWSER_ARGS, CHROMIUM, ROOT, settle, streamlit_app
 
 pytestmark = [
     pytest.mark.e2e,
@@ -109,12 +102,6 @@ CHART_PROBLEMS_JS = """
 """.replace("MIN", str(MIN_CHART_PX))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """A finished study (``run``) and the app serving its workspace; yields (url, study id, log)."""
@@ -127,31 +114,9 @@ def app(tmp_path_factory):
     run_study(study, base / "out")
     home = base / "out" / "workspace"
     (row,) = Workspace(home).list_studies()
-    port, log = _free_port(), base / "server.log"
-    env = dict(os.environ, DEEPRULES_HOME=str(home), PYTHONPATH=str(ROOT))
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start within 60 s") from None
-                time.sleep(0.3)
+    log = base / "server.log"
+    with streamlit_app(home, log=log) as url:
         yield url, row["id"], log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -159,24 +124,13 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         yield b
         b.close()
 
 
 def _settle(page, timeout_s: float = 120) -> None:
-    """Wait until the script has finished: no running indicator for 1.5 s in a row."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
-    deadline, quiet = time.monotonic() + timeout_s, None
-    while time.monotonic() < deadline:
-        if page.locator('[data-testid="stStatusWidgetRunningIcon"]').count():
-            quiet = None
-        elif quiet is None:
-            quiet = time.monotonic()
-        elif time.monotonic() - quiet > 1.5:
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError("the page was still running after the timeout")
+    settle(page, timeout_ms=int(timeout_s * 1000))
 
 
 #: Pages the tests of this module have shown (the log check walks the others).
