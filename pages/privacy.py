@@ -213,8 +213,8 @@ if view["model_card"]:
     st.markdown(model_card_markdown(md_all(view["model_card"])))  # user text in it stays text
 elif view["model_card_out_of_date"]:
     st.warning(
-        "The model card was written for earlier column roles, another table or split: its model and numbers "
-        "no longer describe the study, so it is not shown or reported. Write it again below."
+        "The model card was written for another model or earlier inputs (column roles, table, split): its "
+        "model and numbers no longer describe the study, so it is not shown or reported. Write it again below."
     )
 with st.form("privacy.card"):
     use = st.text_area("Intended use: who may use the model, for what, on which samples", key="privacy.use")

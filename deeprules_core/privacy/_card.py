@@ -143,20 +143,27 @@ def build_model_card(
 
 
 def model_card(ws: Any, study: Study) -> dict[str, Any] | None:
-    """The study's model card; None when there is none or when it was written for inputs
-    the study no longer has (its model and metrics were of other column roles, table or
-    split: :func:`model_card_out_of_date`)."""
+    """The study's model card; None when there is none or when it no longer describes the
+    study (:func:`model_card_out_of_date`)."""
     got = ws.get_json(study.id, KIND, "model_card")
-    if not isinstance(got, Mapping) or model_card_out_of_date(got, study):
+    if not isinstance(got, Mapping) or model_card_out_of_date(ws, study, got):
         return None
     return dict(got)
 
 
-def model_card_out_of_date(card: Mapping[str, Any] | None, study: Study) -> bool:
-    """Whether a card was written on inputs (table, roles, design, split) that changed since."""
+def model_card_out_of_date(ws: Any, study: Study, card: Mapping[str, Any] | None = None) -> bool:
+    """Whether the study's card (or ``card``) was written on inputs (table, roles, design,
+    split) that changed since, or for another selected model or other numbers than the
+    study's current results have."""
     from ..current import changed_input
+    from ..modeling._stored import current_results
 
-    return bool(card) and changed_input(dict((card or {}).get("inputs") or {}), study) is not None
+    card = card if card is not None else ws.get_json(study.id, KIND, "model_card")
+    if not isinstance(card, Mapping) or not card:
+        return False
+    if changed_input(dict(card.get("inputs") or {}), study) is not None:
+        return True
+    return _metrics(current_results(ws, study)) != dict(card.get("metrics") or {})
 
 
 def _ci(v: Mapping[str, Any] | None) -> str:

@@ -109,7 +109,7 @@ def privacy_overview(ws: Any, study: Study) -> dict[str, Any]:
         "rows_consent": consent,
         "analysis": stored or None,
         "model_card": model_card(ws, study),
-        "model_card_out_of_date": model_card_out_of_date(ws.get_json(study.id, KIND, "model_card"), study),
+        "model_card_out_of_date": model_card_out_of_date(ws, study),
         "ethics_register": ethics_register(ws, study),
     }
 

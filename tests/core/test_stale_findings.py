@@ -234,3 +234,21 @@ def test_models_are_not_fitted_on_a_split_made_under_earlier_roles(workspace):
     with pytest.raises(SplitError, match="The split was made on earlier column roles.*make it again first"):
         steps.run_baselines_step(ws, study, df, models=("dummy",), budget=1, n_shuffles=0, n_boot=10)
     assert ws.get_study(study.id).step("baselines") is None
+
+
+def test_a_model_card_of_another_model_is_not_shown_until_written_again(workspace):
+    from deeprules_core.privacy import build_model_card, model_card, privacy_overview
+
+    ws = workspace
+    study, df = _study(ws, ROLES)
+    split = make_split(df, ROLES, seed=0)
+    study = steps.run_split(ws, study, split, df)
+    card = build_model_card(ws, study, intended_use="Research only.")
+    assert card["model"] == "no model selected yet" and model_card(ws, study) == card
+    steps.run_baselines_step(ws, study, df, split, models=("dummy", "logistic_regression"), budget=1,
+                             n_shuffles=0, n_boot=10)  # fmt: skip
+    study = ws.get_study(study.id)
+    assert model_card(ws, study) is None and privacy_overview(ws, study)["model_card_out_of_date"]
+    assert "model_card" not in facts_from_workspace(ws, study).privacy
+    again = build_model_card(ws, study, intended_use="Research only.")
+    assert again["model"] != "no model selected yet" and model_card(ws, study) == again
