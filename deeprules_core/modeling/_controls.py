@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..stats import group_permutation
 from ._models import make_pipeline
-from ._tuning import predict_scores, score_primary
+from ._tuning import _spread_config, predict_scores, score_primary
 
 __all__ = [
     "MIN_PERMUTATIONS",
@@ -262,8 +262,6 @@ def shuffled_label_control(
     )
     model = {"family": family, "params": params, "task": task, "n_classes": n_classes, "positive": positive,
              "seed": seed, "batch_correct": batch_correct}  # fmt: skip
-    from ._tuning import _spread_config
-
     spread = _spread_config(len(labellings))
     workers = 0 if spread is None else min(int(spread.search_workers), len(labellings))
     if workers > 1:  # the labellings spread over a SLURM job array, as the searches are

@@ -35,7 +35,7 @@ __all__ = [
     "build_model_card",
     "model_card",
     "model_card_markdown",
-    "model_card_out_of_date",
+    "model_card_state",
     "privacy_overview",
     "run_privacy",
     "privacy_results",
@@ -52,7 +52,7 @@ _WHERE = {
     **dict.fromkeys(("attack_auc", "per_sample_loss", "loss_threshold_attack", "shadow_attack", "MIA_RISK_AUC"), "._mia"),
     "subgroup_metrics": "._subgroups",
     **dict.fromkeys(("add_ethics_entry", "ethics_register", "build_model_card", "model_card", "model_card_markdown",
-                    "model_card_out_of_date"), "._card"),
+                    "model_card_state"), "._card"),
     **dict.fromkeys(("privacy_overview", "run_privacy", "privacy_results", "confirm_bundle_rows", "rows_consent"), "._step"),
 }  # fmt: skip
 

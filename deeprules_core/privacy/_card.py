@@ -26,7 +26,7 @@ __all__ = [
     "build_model_card",
     "model_card",
     "model_card_markdown",
-    "model_card_out_of_date",
+    "model_card_state",
 ]
 
 KIND = "privacy"
@@ -144,26 +144,27 @@ def build_model_card(
 
 def model_card(ws: Any, study: Study) -> dict[str, Any] | None:
     """The study's model card; None when there is none or when it no longer describes the
-    study (:func:`model_card_out_of_date`)."""
-    got = ws.get_json(study.id, KIND, "model_card")
-    if not isinstance(got, Mapping) or model_card_out_of_date(ws, study, got):
-        return None
-    return dict(got)
-
-
-def model_card_out_of_date(ws: Any, study: Study, card: Mapping[str, Any] | None = None) -> bool:
-    """Whether the study's card (or ``card``) was written on inputs (table, roles, design,
-    split) that changed since, or for another selected model or other numbers than the
-    study's current results have."""
-    from ..current import changed_input
+    study (:func:`model_card_state`)."""
     from ..modeling._stored import current_results
 
-    card = card if card is not None else ws.get_json(study.id, KIND, "model_card")
+    return model_card_state(ws, study, current_results(ws, study))[0]
+
+
+def model_card_state(
+    ws: Any, study: Study, results: Mapping[str, Any] | None
+) -> tuple[dict[str, Any] | None, bool]:
+    """(the card, or None; whether a stored card is out of date). A card is out of date when
+    it was written on inputs (table, roles, design, split) that changed since, or for another
+    selected model or other numbers than ``results`` (the study's current results) have."""
+    from ..current import changed_input
+
+    card = ws.get_json(study.id, KIND, "model_card")
     if not isinstance(card, Mapping) or not card:
-        return False
-    if changed_input(dict(card.get("inputs") or {}), study) is not None:
-        return True
-    return _metrics(current_results(ws, study)) != dict(card.get("metrics") or {})
+        return None, False
+    old = changed_input(dict(card.get("inputs") or {}), study) is not None or _metrics(results) != dict(
+        card.get("metrics") or {}
+    )
+    return (None if old else dict(card)), old
 
 
 def _ci(v: Mapping[str, Any] | None) -> str:

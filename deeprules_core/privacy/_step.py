@@ -20,7 +20,7 @@ from ..errors import DeepRulesError, ModelError, SplitError
 from ..findings import Finding, sort_findings, summarise, to_jsonable
 from ..names import model_label
 from ..study import StepRecord, Study, package_versions, utcnow
-from ._card import KIND, ethics_register, model_card, model_card_out_of_date
+from ._card import KIND, ethics_register, model_card_state
 from ._dp import DPSettings
 from ._lock import MEMORISING, NOT_MEMORISING, export_plan, guard_model_export
 from ._mia import loss_threshold_attack, mia_finding, shadow_attack
@@ -68,6 +68,7 @@ def privacy_overview(ws: Any, study: Study) -> dict[str, Any]:
     from ..report._build import load_findings
 
     results = current_results(ws, study)
+    card, card_out_of_date = model_card_state(ws, study, results)  # judged on the same results
     stored = privacy_results(ws, study) or {}
     private_models = {stored["dp"]["name"]: stored["dp"]} if stored.get("dp") else {}
     findings = load_findings(ws, study) or []
@@ -108,8 +109,8 @@ def privacy_overview(ws: Any, study: Study) -> dict[str, Any]:
         "bundle": bundle,
         "rows_consent": consent,
         "analysis": stored or None,
-        "model_card": model_card(ws, study),
-        "model_card_out_of_date": model_card_out_of_date(ws, study),
+        "model_card": card,
+        "model_card_out_of_date": card_out_of_date,
         "ethics_register": ethics_register(ws, study),
     }
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..current import roles_digest
+from ..current import out_of_date, roles_digest
 from ..errors import DataFormatError, ModelError, SplitError
 from ..findings import Finding
 from ..study import StepRecord, Study, package_versions, utcnow
@@ -38,8 +38,6 @@ def _inputs(ws: Any, study: Study, df: pd.DataFrame | None, split: Any) -> tuple
         split = load_split(ws, study)
     if split is None:
         raise SplitError("The study has no split yet: make one on the Split page before fitting models.")
-    from ..current import out_of_date
-
     old = out_of_date(study).get("split")
     if old is not None:  # models fitted on its sides would be out of date as soon as they were made
         raise SplitError(f"{old.message} Models are fitted on the split's sides, so make it again first.")
